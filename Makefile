@@ -1,0 +1,96 @@
+# saevm - see README. `make` builds build/saevm for this machine;
+# `make ARCH=arm64` a static build/arm64/saevm; `make ARCH=s390x` a static
+# build/s390x/saevm against a private sysroot of Debian's s390x packages.
+# `make check` runs every test, `make demo` boots a guest in the nested rig.
+
+ARCH ?= native
+BUILD := build
+DEPS := $(BUILD)/deps
+CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -D_GNU_SOURCE -Ivmm/uapi/arm64 -MMD -MP
+SRCS := vmm/cli.c vmm/error.c vmm/log.c vmm/memory.c vmm/mmio_bus.c vmm/host.c vmm/kvm.c \
+	vmm/irq.c vmm/term.c vmm/console.c vmm/vcpu.c vmm/vm.c \
+	devices/uart_8250.c fdt/fdt.c boot/image.c boot/layout.c boot/loader.c
+MAIN := vmm/main.c
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(filter-out tests/unit/harness.c,$(wildcard tests/unit/test_*.c)))
+
+ifeq ($(ARCH),native)
+  OUT := $(BUILD)
+  CC ?= gcc
+  RUN :=
+  LIBS := -lfdt -lpthread
+  TEST_LIBS := -lcmocka -lfdt -lpthread
+else ifeq ($(ARCH),arm64)
+  TRIPLE := aarch64-linux-gnu
+  QEMU_USER := qemu-aarch64-static
+else ifeq ($(ARCH),s390x)
+  TRIPLE := s390x-linux-gnu
+  QEMU_USER := qemu-s390x-static
+else
+  $(error ARCH must be native, arm64 or s390x)
+endif
+
+ifneq ($(ARCH),native)
+  OUT := $(BUILD)/$(ARCH)
+  # gcc, never clang, for s390x: the kernel's struct kvm_regs layout is gcc's.
+  CC := $(TRIPLE)-gcc
+  SYSROOT := $(DEPS)/sysroot-$(ARCH)
+  SYSLIB := $(SYSROOT)/usr/lib/$(TRIPLE)
+  CFLAGS_COMMON += -isystem $(SYSROOT)/usr/include
+  # The VMM runs in a bare initramfs (the rig) or a host without these
+  # libraries: link it fully static.
+  LIBS := -static -L$(SYSLIB) -l:libfdt.a -lpthread
+  TEST_LIBS := -L$(SYSLIB) -Wl,-rpath-link,$(SYSLIB) -lcmocka -l:libfdt.a -lpthread
+  RUN := QEMU_LD_PREFIX=/usr/$(TRIPLE) LD_LIBRARY_PATH=$(abspath $(SYSLIB)) $(QEMU_USER)
+  SYSROOT_STAMP := $(SYSROOT)/.complete
+endif
+
+CFLAGS ?=
+CFLAGS += $(CFLAGS_COMMON)
+OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(SRCS))
+
+.PHONY: all check unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
+all: $(OUT)/saevm
+
+$(SYSROOT_STAMP):
+	tests/deps/sysroot.sh $(ARCH) $(SYSROOT)
+
+$(OUT)/obj/%.o: %.c $(SYSROOT_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(OUT)/libsaevm.a: $(OBJS)
+	$(AR) rcs $@ $^
+
+$(OUT)/saevm: $(OUT)/obj/vmm/main.o $(OUT)/libsaevm.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(OUT)/tests/%: tests/unit/%.c tests/unit/harness.h $(OUT)/libsaevm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(OUT)/libsaevm.a $(TEST_LIBS)
+
+# Unit tests for this ARCH (natively, or under qemu-user).
+unit: $(addprefix $(OUT)/tests/,$(UNIT_TESTS))
+	@set -e; for t in $^; do echo "== $$t ($(ARCH))"; $(RUN) ./$$t 2>&1; done
+
+# The whole suite: native, then big-endian s390x and arm64 under qemu-user,
+# the CLI's error handling, then real boots in the nested rig.
+check:
+	tests/deps/install.sh native cross rig
+	$(MAKE) unit
+	$(MAKE) ARCH=s390x unit
+	$(MAKE) ARCH=arm64 unit
+	$(MAKE) ARCH=s390x all
+	tests/cli/run.sh $(BUILD)/saevm
+	$(MAKE) ARCH=arm64 all
+	tests/boot/run.sh
+
+demo:
+	tests/deps/install.sh native cross rig
+	$(MAKE) ARCH=arm64 all
+	tests/boot/demo.sh
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/saevm $(BUILD)/libsaevm.a $(BUILD)/arm64 $(BUILD)/s390x $(BUILD)/rig
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

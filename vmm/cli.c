@@ -1,0 +1,317 @@
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void vm_config_defaults(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->action = ACTION_RUN;
+	cfg->mem_bytes = VM_DEFAULT_MEM;
+	cfg->cpus = 1;
+	cfg->irqchip = IRQCHIP_AUTO;
+	cfg->host_profile = HOST_PROFILE_AUTO;
+	cfg->log_level = LOG_WARN;
+}
+
+int cli_parse_size(const char *text, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long n;
+	const char *u;
+	char *end;
+	unsigned shift = 20; /* no unit: MiB, as kvmtool */
+
+	if (!text || !isdigit((unsigned char)text[0]))
+		return -1;
+	errno = 0;
+	n = strtoull(text, &end, 10);
+	if (errno)
+		return -1;
+	if (*end) {
+		u = strchr(units, toupper((unsigned char)*end));
+		if (!u)
+			return -1;
+		shift = 10 * (unsigned)(u - units + 1);
+		end++;
+		if (strcmp(end, "") && strcasecmp(end, "iB") && strcasecmp(end, "B"))
+			return -1;
+	}
+	if (n > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)n << shift;
+	return 0;
+}
+
+static int parse_uint(const char *text, unsigned max, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!text || !isdigit((unsigned char)text[0]))
+		return -1;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* ---- the option table: one row per option, shared with the config file ---- */
+
+typedef int (*option_setter)(struct vm_config *cfg, const char *value, struct error *err);
+
+static int set_kernel(struct vm_config *c, const char *v, struct error *e) { (void)e; c->kernel_path = v; return 0; }
+static int set_initrd(struct vm_config *c, const char *v, struct error *e) { (void)e; c->initrd_path = v; return 0; }
+static int set_name(struct vm_config *c, const char *v, struct error *e) { (void)e; c->name = v; return 0; }
+static int set_dump_dtb(struct vm_config *c, const char *v, struct error *e) { (void)e; c->dump_dtb_path = v; return 0; }
+static int set_kvm_dev(struct vm_config *c, const char *v, struct error *e) { (void)e; c->kvm_device = v; return 0; }
+static int set_reboot(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->reboot = true; return 0; }
+static int set_help(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->action = ACTION_HELP; return 0; }
+
+static int set_params(struct vm_config *c, const char *v, struct error *e)
+{
+	if (strlen(v) > VM_MAX_PARAMS)
+		return err_set(e, EXIT_USAGE, "--params is %zu characters; the arm64 kernel takes at most %d",
+			       strlen(v), VM_MAX_PARAMS);
+	c->params = v;
+	return 0;
+}
+
+static int set_mem(struct vm_config *c, const char *v, struct error *e)
+{
+	uint64_t bytes;
+
+	if (cli_parse_size(v, &bytes) < 0)
+		return err_set(e, EXIT_USAGE, "--mem '%s' is not a size (examples: 256, 512M, 2G)", v);
+	if (bytes % (1ULL << 20))
+		return err_set(e, EXIT_USAGE, "--mem '%s' is not a whole number of MiB", v);
+	if (bytes < VM_MIN_MEM || bytes > VM_MAX_MEM)
+		return err_set(e, EXIT_USAGE, "--mem '%s' is out of range (%llu MiB to %llu GiB)", v,
+			       VM_MIN_MEM >> 20, VM_MAX_MEM >> 30);
+	c->mem_bytes = bytes;
+	return 0;
+}
+
+static int set_cpus(struct vm_config *c, const char *v, struct error *e)
+{
+	unsigned n;
+
+	if (parse_uint(v, VM_MAX_CPUS, &n) < 0 || n == 0)
+		return err_set(e, EXIT_USAGE, "--cpus '%s' must be a number from 1 to %d", v, VM_MAX_CPUS);
+	c->cpus = n;
+	return 0;
+}
+
+static int set_irqchip(struct vm_config *c, const char *v, struct error *e)
+{
+	static const struct { const char *name; enum irqchip_request req; } choices[] = {
+		{ "auto", IRQCHIP_AUTO }, { "gicv3", IRQCHIP_WANT_GICV3 },
+		{ "gicv2", IRQCHIP_WANT_GICV2 }, { "none", IRQCHIP_WANT_NONE },
+	};
+	for (unsigned i = 0; i < sizeof(choices) / sizeof(choices[0]); i++)
+		if (!strcmp(v, choices[i].name)) {
+			c->irqchip = choices[i].req;
+			return 0;
+		}
+	return err_set(e, EXIT_USAGE, "--irqchip '%s': expected auto, gicv3, gicv2 or none", v);
+}
+
+static int set_host_profile(struct vm_config *c, const char *v, struct error *e)
+{
+	if (!strcmp(v, "auto"))
+		c->host_profile = HOST_PROFILE_AUTO;
+	else if (!strcmp(v, "s390"))
+		c->host_profile = HOST_PROFILE_S390;
+	else
+		return err_set(e, EXIT_USAGE, "--host-profile '%s': expected auto or s390", v);
+	return 0;
+}
+
+static int set_log_level(struct vm_config *c, const char *v, struct error *e)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	for (unsigned i = 0; i < 4; i++)
+		if (!strcmp(v, names[i])) {
+			c->log_level = (enum log_level)i;
+			return 0;
+		}
+	return err_set(e, EXIT_USAGE, "--log-level '%s': expected error, warn, info or debug", v);
+}
+
+struct option_def {
+	const char *long_name;
+	char short_name;   /* 0: none */
+	bool takes_value;
+	option_setter set;
+	const char *value_name;
+	const char *help;
+};
+
+static const struct option_def options[] = {
+	{ "kernel", 'k', true, set_kernel, "IMAGE", "arm64 kernel Image to boot (raw, uncompressed)" },
+	{ "initrd", 'i', true, set_initrd, "FILE", "initial ramdisk (cpio, compressed or not)" },
+	{ "params", 'p', true, set_params, "CMDLINE", "kernel command line; console=ttyS0 is added only when it names no console=" },
+	{ "mem", 'm', true, set_mem, "SIZE", "guest RAM: MiB, or with K/M/G/T (default 256M)" },
+	{ "cpus", 'c', true, set_cpus, "N", "number of vCPUs (default 1)" },
+	{ "name", 0, true, set_name, "NAME", "a name for this VM (default saevm-PID)" },
+	{ "irqchip", 0, true, set_irqchip, "KIND", "auto (GICv3, else GICv2, else none), gicv3, gicv2, none" },
+	{ "dump-dtb", 0, true, set_dump_dtb, "FILE", "write the device tree blob to FILE and exit" },
+	{ "reboot", 0, false, set_reboot, NULL, "reboot the guest when it resets (default: exit with code 80)" },
+	{ "kvm-dev", 0, true, set_kvm_dev, "PATH", "KVM device (default /dev/kvm-arm64 if present, else /dev/kvm)" },
+	{ "host-profile", 0, true, set_host_profile, "PROFILE", "auto, or s390: limit saevm to the s390 kvm-arm64 contract" },
+	{ "log-level", 0, true, set_log_level, "LEVEL", "error, warn (default), info or debug, on stderr" },
+	{ "help", 'h', false, set_help, NULL, "show this help" },
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const struct option_def *find_long(const char *name, size_t len)
+{
+	for (unsigned i = 0; i < N_OPTIONS; i++)
+		if (strlen(options[i].long_name) == len && !strncmp(options[i].long_name, name, len))
+			return &options[i];
+	return NULL;
+}
+
+int cli_set_option(struct vm_config *cfg, const char *name, const char *value, struct error *err)
+{
+	const struct option_def *opt = find_long(name, strlen(name));
+
+	if (!opt)
+		return err_set(err, EXIT_USAGE, "unknown option '%s'", name);
+	return opt->set(cfg, value, err);
+}
+
+static int parse_run_args(int argc, char *const argv[], int first, struct vm_config *cfg,
+			  struct error *err)
+{
+	for (int i = first; i < argc; i++) {
+		const char *arg = argv[i];
+		const struct option_def *opt = NULL;
+		const char *value = NULL;
+		char shown[64];
+
+		if (arg[0] != '-' || arg[1] == '\0') {
+			/* A bare word is the kernel, as with lkvm run. */
+			if (cfg->kernel_path)
+				return err_set(err, EXIT_USAGE, "unexpected argument '%s' (the kernel is already %s)",
+					       arg, cfg->kernel_path);
+			cfg->kernel_path = arg;
+			continue;
+		}
+		if (arg[1] == '-') {
+			const char *eq = strchr(arg + 2, '=');
+			size_t len = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
+			opt = find_long(arg + 2, len);
+			snprintf(shown, sizeof(shown), "--%.*s", (int)len, arg + 2);
+			if (!opt)
+				return err_set(err, EXIT_USAGE, "unknown option '%s' (see saevm run --help)", shown);
+			if (eq) {
+				if (!opt->takes_value)
+					return err_set(err, EXIT_USAGE, "option '%s' takes no value", shown);
+				value = eq + 1;
+			}
+		} else {
+			for (unsigned k = 0; k < N_OPTIONS; k++)
+				if (options[k].short_name == arg[1])
+					opt = &options[k];
+			snprintf(shown, sizeof(shown), "-%c", arg[1]);
+			if (!opt)
+				return err_set(err, EXIT_USAGE, "unknown option '%s' (see saevm run --help)", shown);
+			if (arg[2]) {
+				if (!opt->takes_value)
+					return err_set(err, EXIT_USAGE, "option '%s' takes no value", shown);
+				value = arg + 2;
+			}
+		}
+		if (opt->takes_value && !value) {
+			if (i + 1 >= argc)
+				return err_set(err, EXIT_USAGE, "option '%s' needs a value (%s)", shown, opt->value_name);
+			value = argv[++i];
+		}
+		if (opt->set(cfg, value, err) < 0)
+			return -1;
+	}
+	if (cfg->action == ACTION_RUN && !cfg->kernel_path)
+		return err_set(err, EXIT_USAGE, "no kernel given: saevm run -k IMAGE (see saevm run --help)");
+	return 0;
+}
+
+int cli_parse(int argc, char *const argv[], struct vm_config *cfg, struct error *err)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	vm_config_defaults(cfg);
+	if (!cmd || !strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		cfg->action = ACTION_HELP;
+		if (cmd && !strcmp(cmd, "help") && argc > 2) {
+			if (!strcmp(argv[2], "exit-codes"))
+				cfg->action = ACTION_HELP_EXIT_CODES;
+			else if (strcmp(argv[2], "run"))
+				return err_set(err, EXIT_USAGE, "no help topic '%s' (topics: run, exit-codes)", argv[2]);
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		cfg->action = ACTION_VERSION;
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		return parse_run_args(argc, argv, 2, cfg, err);
+	if (cmd[0] == '-') /* `saevm -k Image ...` is taken as `saevm run -k Image ...` */
+		return parse_run_args(argc, argv, 1, cfg, err);
+	return err_set(err, EXIT_USAGE, "unknown command '%s' (commands: run, version, help)", cmd);
+}
+
+static bool names_console(const char *params)
+{
+	for (const char *p = params; p && (p = strstr(p, "console=")); p++)
+		if (p == params || p[-1] == ' ')
+			return true;
+	return false;
+}
+
+int cli_kernel_cmdline(const struct vm_config *cfg, char *buf, size_t size)
+{
+	const char *user = cfg->params ? cfg->params : "";
+	int n;
+
+	if (names_console(user))
+		n = snprintf(buf, size, "%s", user);
+	else
+		n = snprintf(buf, size, "console=ttyS0%s%s", *user ? " " : "", user);
+	return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+void cli_print_help(FILE *out)
+{
+	fprintf(out,
+		"usage: saevm run [-k] IMAGE [options]     boot an arm64 Linux guest\n"
+		"       saevm version | help [run|exit-codes]\n\n"
+		"options of run:\n");
+	for (unsigned i = 0; i < N_OPTIONS; i++) {
+		char lhs[48];
+		if (options[i].short_name)
+			snprintf(lhs, sizeof(lhs), "-%c, --%s%s%s", options[i].short_name, options[i].long_name,
+				 options[i].value_name ? " " : "", options[i].value_name ? options[i].value_name : "");
+		else
+			snprintf(lhs, sizeof(lhs), "    --%s%s%s", options[i].long_name,
+				 options[i].value_name ? " " : "", options[i].value_name ? options[i].value_name : "");
+		fprintf(out, "  %-28s %s\n", lhs, options[i].help);
+	}
+	fprintf(out,
+		"\nThe kernel command line is exactly what -p gives, except that console=ttyS0\n"
+		"is put in front when it names no console=. Nothing else is added.\n"
+		"Console: the guest's ttyS0 is this terminal. Ctrl-A x quits, Ctrl-A Ctrl-A\n"
+		"sends Ctrl-A; Ctrl-C goes to the guest. Exit codes: saevm help exit-codes.\n");
+}
+
+void cli_print_exit_codes(FILE *out)
+{
+	fprintf(out, "exit codes of saevm run:\n");
+	for (unsigned i = 0; i < exit_code_table_len; i++)
+		fprintf(out, "  %3d  %s\n", exit_code_table[i].code, exit_code_table[i].meaning);
+}

@@ -1,0 +1,38 @@
+/* config.h - everything a `saevm run` needs to know, filled by the CLI
+ * (vmm/cli.c) and, later, the config file. Plain data. */
+#ifndef SAEVM_CONFIG_H
+#define SAEVM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "host.h"
+#include "log.h"
+
+#define VM_DEFAULT_MEM (256ULL << 20)
+#define VM_MIN_MEM (8ULL << 20)
+#define VM_MAX_MEM (1ULL << 40)
+#define VM_MAX_CPUS 512
+#define VM_MAX_PARAMS 2047 /* arm64 COMMAND_LINE_SIZE is 2048 with the NUL */
+
+enum vm_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION, ACTION_HELP_EXIT_CODES };
+
+struct vm_config {
+	enum vm_action action;
+	const char *kernel_path;
+	const char *initrd_path;
+	const char *params;      /* kernel command line as the user gave it */
+	const char *name;        /* NULL: saevm-<pid> */
+	const char *dump_dtb_path;
+	const char *kvm_device;  /* NULL: /dev/kvm-arm64 if present, else /dev/kvm */
+	uint64_t mem_bytes;
+	unsigned cpus;
+	enum irqchip_request irqchip;
+	enum host_profile host_profile;
+	bool reboot;             /* a guest reset reboots instead of exiting */
+	enum log_level log_level;
+};
+
+void vm_config_defaults(struct vm_config *cfg);
+
+#endif

@@ -1,0 +1,218 @@
+#include "console.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "term.h"
+
+int console_init(struct console *con, int in_fd, int out_fd, struct error *err)
+{
+	memset(con, 0, sizeof(*con));
+	con->in_fd = in_fd;
+	con->out_fd = out_fd;
+	con->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (con->wake_fd < 0)
+		return err_errno(err, EXIT_HOST_ERROR, errno, "eventfd for the console");
+	pthread_mutex_init(&con->lock, NULL);
+	con->in_eof = in_fd < 0;
+	return 0;
+}
+
+void console_attach(struct console *con, console_sink_fn sink, void *opaque)
+{
+	con->sink = sink;
+	con->sink_opaque = opaque;
+}
+
+void console_on_quit(struct console *con, console_quit_fn fn, void *opaque)
+{
+	con->on_quit = fn;
+	con->quit_opaque = opaque;
+}
+
+void console_kick(struct console *con)
+{
+	uint64_t one = 1;
+	ssize_t r = write(con->wake_fd, &one, sizeof(one));
+	(void)r; /* EAGAIN: a wakeup is already pending, which is all we need */
+}
+
+void console_write(struct console *con, const uint8_t *bytes, size_t len)
+{
+	bool was_empty;
+	size_t room, n, tail;
+
+	pthread_mutex_lock(&con->lock);
+	was_empty = con->ring_len == 0;
+	room = CONSOLE_OUT_RING - con->ring_len;
+	n = len < room ? len : room;
+	tail = (con->ring_head + con->ring_len) % CONSOLE_OUT_RING;
+	for (size_t i = 0; i < n; i++)
+		con->ring[(tail + i) % CONSOLE_OUT_RING] = bytes[i];
+	con->ring_len += n;
+	pthread_mutex_unlock(&con->lock);
+	if (n < len)
+		atomic_fetch_add(&con->dropped_bytes, len - n);
+	if (was_empty && n) /* the I/O thread drains everything once woken */
+		console_kick(con);
+}
+
+/* Writes out the ring; on the I/O thread, or at the end from main. */
+static void drain_output(struct console *con)
+{
+	uint8_t chunk[4096];
+
+	for (;;) {
+		size_t n, first;
+
+		pthread_mutex_lock(&con->lock);
+		n = con->ring_len < sizeof(chunk) ? con->ring_len : sizeof(chunk);
+		first = CONSOLE_OUT_RING - con->ring_head;
+		if (first > n)
+			first = n;
+		memcpy(chunk, con->ring + con->ring_head, first);
+		memcpy(chunk + first, con->ring, n - first);
+		con->ring_head = (con->ring_head + n) % CONSOLE_OUT_RING;
+		con->ring_len -= n;
+		pthread_mutex_unlock(&con->lock);
+		if (n == 0)
+			return;
+		for (size_t off = 0; off < n;) {
+			ssize_t w = write(con->out_fd, chunk + off, n - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) { /* stdout gone (EPIPE...): count, keep the VM running */
+				atomic_fetch_add(&con->dropped_bytes, n - off);
+				break;
+			}
+			off += (size_t)w;
+			atomic_fetch_add(&con->written_bytes, (unsigned long)w);
+		}
+	}
+}
+
+size_t console_filter_input(struct console *con, const uint8_t *in, size_t len, uint8_t *out,
+			    bool *quit)
+{
+	size_t n = 0;
+
+	*quit = false;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = in[i];
+
+		if (!con->in_is_tty) {
+			out[n++] = c;
+			continue;
+		}
+		if (con->escape_armed) {
+			con->escape_armed = false;
+			if (c == 'x' || c == 'X') {
+				*quit = true;
+				return n;
+			}
+			if (c != CONSOLE_ESCAPE_KEY) /* not a command: pass both on */
+				out[n++] = CONSOLE_ESCAPE_KEY;
+			out[n++] = c;
+		} else if (c == CONSOLE_ESCAPE_KEY) {
+			con->escape_armed = true;
+		} else {
+			out[n++] = c;
+		}
+	}
+	return n;
+}
+
+/* Offers pending input to the device; true when all of it was taken. */
+static bool push_pending(struct console *con)
+{
+	if (con->pending_len && con->sink) {
+		size_t took = con->sink(con->sink_opaque, con->pending + con->pending_off, con->pending_len);
+		con->pending_off += took;
+		con->pending_len -= took;
+	}
+	return con->pending_len == 0;
+}
+
+static void read_input(struct console *con)
+{
+	uint8_t raw[sizeof(con->pending) / 2];
+	bool quit;
+	ssize_t r = read(con->in_fd, raw, sizeof(raw));
+
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (r <= 0) { /* EOF (a pipe ran dry) or error: the guest keeps running */
+		con->in_eof = true;
+		return;
+	}
+	con->pending_off = 0;
+	con->pending_len = console_filter_input(con, raw, (size_t)r, con->pending, &quit);
+	if (quit && con->on_quit)
+		con->on_quit(con->quit_opaque);
+}
+
+static void *console_thread(void *arg)
+{
+	struct console *con = arg;
+
+	while (!atomic_load(&con->stopping)) {
+		bool want_input = !con->in_eof && push_pending(con);
+		struct pollfd fds[2] = {
+			{ .fd = con->wake_fd, .events = POLLIN },
+			{ .fd = want_input ? con->in_fd : -1, .events = POLLIN },
+		};
+		uint64_t count;
+
+		/* While input waits for the device, poll on a short timeout too:
+		 * a kick may race with the device taking bytes. */
+		if (poll(fds, 2, con->pending_len ? 10 : -1) < 0 && errno != EINTR)
+			break;
+		if (fds[0].revents & POLLIN) {
+			ssize_t r = read(con->wake_fd, &count, sizeof(count));
+			(void)r;
+		}
+		drain_output(con);
+		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
+			read_input(con);
+	}
+	return NULL;
+}
+
+int console_start(struct console *con, struct error *err)
+{
+	int r;
+
+	con->in_is_tty = con->in_fd >= 0 && term_enter_raw(con->in_fd);
+	r = pthread_create(&con->thread, NULL, console_thread, con);
+	if (r)
+		return err_errno(err, EXIT_HOST_ERROR, r, "cannot start the console thread");
+	con->thread_started = true;
+	return 0;
+}
+
+void console_stop(struct console *con)
+{
+	if (con->thread_started) {
+		atomic_store(&con->stopping, true);
+		console_kick(con);
+		pthread_join(con->thread, NULL);
+		con->thread_started = false;
+	}
+	drain_output(con);
+	term_restore();
+	if (atomic_load(&con->dropped_bytes))
+		log_warn("console: %lu bytes of guest output were dropped (terminal too slow)",
+			 atomic_load(&con->dropped_bytes));
+}
+
+void console_destroy(struct console *con)
+{
+	if (con->wake_fd >= 0)
+		close(con->wake_fd);
+	con->wake_fd = -1;
+	pthread_mutex_destroy(&con->lock);
+}

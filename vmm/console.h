@@ -1,0 +1,71 @@
+/* console.h - the host side of the guest's console: this process's stdin
+ * and stdout, an output buffer, the Ctrl-A escape keys, and one I/O thread.
+ *
+ * Output: a device calls console_write() on a vCPU thread. It only copies
+ * into a ring buffer - never blocks on the terminal - and the I/O thread
+ * writes it out. When the ring is full the bytes are dropped and counted.
+ * Input: the I/O thread reads stdin and hands bytes to the attached device
+ * (its `sink`), which may take fewer than offered; the rest waits (nothing
+ * is dropped) until the device calls console_kick() when it has room.
+ * Escape keys apply only when stdin is a terminal. */
+#ifndef SAEVM_CONSOLE_H
+#define SAEVM_CONSOLE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define CONSOLE_OUT_RING (64 * 1024)
+#define CONSOLE_ESCAPE_KEY 0x01 /* Ctrl-A */
+
+/* Returns how many of `len` bytes the guest side accepted. */
+typedef size_t (*console_sink_fn)(void *opaque, const uint8_t *bytes, size_t len);
+typedef void (*console_quit_fn)(void *opaque);
+
+struct console {
+	int in_fd, out_fd;
+	bool in_is_tty;
+	bool in_eof;
+	int wake_fd; /* eventfd: output queued, room for input, or stop */
+
+	pthread_mutex_t lock; /* guards the ring */
+	uint8_t ring[CONSOLE_OUT_RING];
+	size_t ring_head, ring_len;
+	atomic_ulong dropped_bytes;
+	atomic_ulong written_bytes;
+
+	console_sink_fn sink;
+	void *sink_opaque;
+	console_quit_fn on_quit;
+	void *quit_opaque;
+	uint8_t pending[256]; /* input read but not yet accepted by the sink */
+	size_t pending_off, pending_len;
+	bool escape_armed;
+
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stopping;
+};
+
+int console_init(struct console *con, int in_fd, int out_fd, struct error *err);
+void console_attach(struct console *con, console_sink_fn sink, void *opaque);
+void console_on_quit(struct console *con, console_quit_fn fn, void *opaque);
+int console_start(struct console *con, struct error *err);
+/* Stops the thread and writes out everything still buffered. */
+void console_stop(struct console *con);
+void console_destroy(struct console *con);
+
+void console_write(struct console *con, const uint8_t *bytes, size_t len);
+void console_kick(struct console *con);
+
+/* The escape-key filter, pure for tests: turns `in` into the bytes for the
+ * guest in `out` (at most 2 per input byte) and returns their count;
+ * sets *quit when Ctrl-A x was seen (bytes after it are not processed). */
+size_t console_filter_input(struct console *con, const uint8_t *in, size_t len, uint8_t *out,
+			    bool *quit);
+
+#endif

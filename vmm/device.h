@@ -1,0 +1,42 @@
+/* device.h - what every emulated device is to the platform.
+ *
+ * A device embeds `struct device` and points it at a const table of typed
+ * callbacks. The composition root (vmm/main.c) creates the devices the
+ * configuration asks for and adds each to the MMIO bus (vmm/mmio_bus.h), the
+ * one explicit table that the vCPU exit dispatch and the device-tree builder
+ * both walk. The platform never names a concrete device.
+ *
+ * Values cross this interface as host integers: the bus has already turned
+ * the guest's little-endian bytes into a number (see vmm/le.h), so no device
+ * ever byte-swaps MMIO data itself. */
+#ifndef SAEVM_DEVICE_H
+#define SAEVM_DEVICE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct device;
+struct dt_ctx; /* fdt/dt.h */
+
+struct device_ops {
+	const char *kind; /* "uart-8250", "virtio-blk", ... for logs and --stats */
+	/* Register access at `offset` into the device's window, len 1/2/4/8.
+	 * Called on vCPU threads, possibly several at once: devices lock. */
+	uint64_t (*mmio_read)(struct device *dev, uint64_t offset, unsigned len);
+	void (*mmio_write)(struct device *dev, uint64_t offset, unsigned len, uint64_t value);
+	/* Writes the device's node into the device tree (fdt/dt.h helpers). */
+	int (*fdt_node)(struct device *dev, struct dt_ctx *dt);
+	/* Prints one line of counters for --stats (optional). */
+	void (*print_stats)(struct device *dev, FILE *out);
+	void (*destroy)(struct device *dev);
+};
+
+struct device {
+	const struct device_ops *ops;
+	uint64_t mmio_base;
+	uint64_t mmio_len;
+	int spi;        /* shared peripheral interrupt number, -1 for none */
+	char node[48];  /* device-tree node name, e.g. "uart@9000000" */
+};
+
+#endif

@@ -1,0 +1,55 @@
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const struct exit_code_info exit_code_table[] = {
+	{ EXIT_GUEST_POWEROFF, "the guest powered off (PSCI SYSTEM_OFF), or --dump-dtb/--help/version finished" },
+	{ EXIT_USAGE, "bad command line: unknown option, malformed value, impossible combination" },
+	{ EXIT_BAD_KERNEL, "the kernel is not a bootable arm64 Image (bad magic, truncated, big-endian, compressed)" },
+	{ EXIT_NO_INPUT, "a file named on the command line is missing or unreadable" },
+	{ EXIT_NO_FIT, "kernel + initrd + device tree do not fit in the guest RAM given with -m" },
+	{ EXIT_HOST_UNSUPPORTED, "no usable KVM device, or the host lacks a feature that was asked for" },
+	{ EXIT_INTERNAL, "internal error in saevm (please report it)" },
+	{ EXIT_HOST_ERROR, "a host system call failed during setup (memory, threads, files)" },
+	{ EXIT_GUEST_RESET, "the guest asked for a reset (reboot) and --reboot was not given" },
+	{ EXIT_GUEST_CRASH, "KVM reported that the guest crashed" },
+	{ EXIT_VCPU_FAULT, "a vCPU stopped with an error KVM cannot handle (message names vCPU, PC, error)" },
+	{ EXIT_CONSOLE_QUIT, "the user quit with Ctrl-A x on the console" },
+	{ EXIT_SIGNAL, "saevm was stopped by SIGINT, SIGTERM or SIGHUP" },
+};
+const unsigned exit_code_table_len = sizeof(exit_code_table) / sizeof(exit_code_table[0]);
+
+static void err_vset(struct error *err, int code, const char *fmt, va_list ap)
+{
+	if (!err || err->code)
+		return;
+	err->code = code;
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+}
+
+int err_set(struct error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vset(err, code, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int err_errno(struct error *err, int code, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	if (!err || err->code)
+		return -1;
+	va_start(ap, fmt);
+	err_vset(err, code, fmt, ap);
+	va_end(ap);
+	n = strlen(err->msg);
+	snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(errnum));
+	return -1;
+}

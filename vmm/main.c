@@ -1,0 +1,140 @@
+/* main.c - a VM's whole life: parse, check the files, create the VM, add
+ * devices, build the device tree, load, run, tear down. Errors come back up
+ * here as struct error; this is the only place that prints them and picks
+ * the exit code (table in vmm/error.h, README, `saevm help exit-codes`). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <libfdt.h>
+
+#include "../boot/layout.h"
+#include "../boot/loader.h"
+#include "cli.h"
+#include "log.h"
+#include "vm.h"
+
+#ifndef SAEVM_VERSION
+#define SAEVM_VERSION "0.1.0"
+#endif
+
+static int write_file(const char *path, const void *data, size_t len, struct error *err)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f)
+		return err_errno(err, EXIT_NO_INPUT, errno, "cannot create %s", path);
+	if (fwrite(data, 1, len, f) != len || fclose(f) != 0)
+		return err_errno(err, EXIT_HOST_ERROR, errno, "cannot write %s", path);
+	return 0;
+}
+
+/* SIGINT/SIGTERM/SIGHUP arrive on a signalfd that vm_run() polls; every
+ * thread inherits the blocked mask, vCPU threads unblock only their kick. */
+static int block_signals(struct error *err)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIG_VCPU_KICK);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigdelset(&set, SIG_VCPU_KICK);
+	fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (fd < 0)
+		return err_errno(err, EXIT_HOST_ERROR, errno, "signalfd");
+	return fd;
+}
+
+static int run(const struct vm_config *cfg, struct error *err)
+{
+	uint8_t *dtb = NULL;
+	char cmdline[VM_MAX_PARAMS + 32];
+	struct boot_files files;
+	struct boot_layout layout;
+	struct vm vm;
+	int code = -1, signal_fd = -1;
+
+	/* 1. Check the input before touching KVM: bad files fail fast anywhere. */
+	if (cli_kernel_cmdline(cfg, cmdline, sizeof(cmdline)) < 0)
+		return err_set(err, EXIT_USAGE, "the kernel command line is too long");
+	if (boot_files_open(&files, cfg->kernel_path, cfg->initrd_path, err) < 0 ||
+	    boot_layout_plan(RAM_BASE, cfg->mem_bytes, &files.kernel, files.initrd_size, &layout, err) < 0)
+		goto out_files;
+	/* 2. The VM: KVM device, RAM, irqchip, vCPUs; then its devices. */
+	if (vm_create(&vm, cfg, err) < 0 || vm_add_devices(&vm, err) < 0 ||
+	    (signal_fd = block_signals(err)) < 0)
+		goto out_vm;
+	do {
+		/* 3. Device tree, then kernel, initrd and DTB into RAM. */
+		free(dtb);
+		dtb = vm_build_dtb(&vm, &layout, cmdline, err);
+		if (!dtb)
+			break;
+		if (cfg->dump_dtb_path) {
+			if (write_file(cfg->dump_dtb_path, dtb, fdt_totalsize(dtb), err) == 0)
+				code = EXIT_GUEST_POWEROFF;
+			break;
+		}
+		if (vm_load(&vm, &files, &layout, dtb, fdt_totalsize(dtb), err) < 0)
+			break;
+		/* 4. Run until the guest or the user ends it. */
+		code = vm_run(&vm, signal_fd, err);
+		if (code == EXIT_GUEST_RESET && cfg->reboot) {
+			log_info("guest reset: rebooting");
+			if (vm_reset_for_reboot(&vm, err) < 0)
+				code = -1;
+			else
+				continue;
+		}
+		break;
+	} while (1);
+out_vm:
+	free(dtb);
+	/* 5. Tear down: vCPUs are joined, console output drained, tty restored. */
+	vm_destroy(&vm);
+	if (signal_fd >= 0)
+		close(signal_fd);
+out_files:
+	boot_files_close(&files);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	struct vm_config cfg;
+	struct error err = { 0 };
+	int code;
+
+	if (cli_parse(argc, argv, &cfg, &err) < 0) {
+		fprintf(stderr, "saevm: error: %s\n", err.msg);
+		return err.code;
+	}
+	log_set_level(cfg.log_level);
+	switch (cfg.action) {
+	case ACTION_HELP:
+		cli_print_help(stdout);
+		return 0;
+	case ACTION_HELP_EXIT_CODES:
+		cli_print_exit_codes(stdout);
+		return 0;
+	case ACTION_VERSION:
+		printf("saevm %s\n", SAEVM_VERSION);
+		return 0;
+	case ACTION_RUN:
+		break;
+	}
+	code = run(&cfg, &err);
+	if (code < 0) {
+		fprintf(stderr, "saevm: error: %s\n", err.code ? err.msg : "unknown failure");
+		return err.code ? err.code : EXIT_INTERNAL;
+	}
+	return code;
+}

@@ -1,0 +1,92 @@
+#include "mmio_bus.h"
+
+#include <string.h>
+
+#include "le.h"
+
+void mmio_bus_init(struct mmio_bus *bus)
+{
+	memset(bus, 0, sizeof(*bus));
+}
+
+int mmio_bus_add(struct mmio_bus *bus, struct device *dev, struct error *err)
+{
+	uint64_t end = dev->mmio_base + dev->mmio_len;
+	unsigned pos;
+
+	if (dev->mmio_len == 0 || end < dev->mmio_base)
+		return err_set(err, EXIT_INTERNAL, "device %s has a bad MMIO window", dev->node);
+	if (bus->count == MMIO_BUS_MAX_DEVICES)
+		return err_set(err, EXIT_USAGE, "too many devices (at most %d)", MMIO_BUS_MAX_DEVICES);
+	for (pos = 0; pos < bus->count && bus->devices[pos]->mmio_base < dev->mmio_base; pos++)
+		;
+	if (pos > 0) {
+		const struct device *prev = bus->devices[pos - 1];
+		if (prev->mmio_base + prev->mmio_len > dev->mmio_base)
+			return err_set(err, EXIT_INTERNAL, "device %s overlaps %s", dev->node, prev->node);
+	}
+	if (pos < bus->count && end > bus->devices[pos]->mmio_base)
+		return err_set(err, EXIT_INTERNAL, "device %s overlaps %s", dev->node,
+			       bus->devices[pos]->node);
+	memmove(&bus->devices[pos + 1], &bus->devices[pos],
+		(bus->count - pos) * sizeof(bus->devices[0]));
+	bus->devices[pos] = dev;
+	bus->count++;
+	return 0;
+}
+
+struct device *mmio_bus_find(const struct mmio_bus *bus, uint64_t gpa)
+{
+	unsigned lo = 0, hi = bus->count;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		struct device *dev = bus->devices[mid];
+
+		if (gpa < dev->mmio_base)
+			hi = mid;
+		else if (gpa - dev->mmio_base >= dev->mmio_len)
+			lo = mid + 1;
+		else
+			return dev;
+	}
+	return NULL;
+}
+
+bool mmio_bus_dispatch(struct mmio_bus *bus, uint64_t gpa, uint8_t data[8], unsigned len,
+		       bool is_write)
+{
+	struct device *dev = mmio_bus_find(bus, gpa);
+	uint64_t offset;
+
+	if (len == 0 || len > 8)
+		len = 8; /* KVM never does this; be safe anyway */
+	if (!dev) {
+		if (is_write) {
+			atomic_fetch_add_explicit(&bus->unclaimed_writes, 1, memory_order_relaxed);
+		} else {
+			atomic_fetch_add_explicit(&bus->unclaimed_reads, 1, memory_order_relaxed);
+			memset(data, 0, len);
+		}
+		return false;
+	}
+	offset = gpa - dev->mmio_base;
+	if (is_write) {
+		if (dev->ops->mmio_write)
+			dev->ops->mmio_write(dev, offset, len, le_bytes_to_u64(data, len));
+	} else {
+		uint64_t value = dev->ops->mmio_read ? dev->ops->mmio_read(dev, offset, len) : 0;
+		u64_to_le_bytes(data, len, value);
+	}
+	return true;
+}
+
+void mmio_bus_destroy(struct mmio_bus *bus)
+{
+	unsigned i;
+
+	for (i = 0; i < bus->count; i++)
+		if (bus->devices[i]->ops->destroy)
+			bus->devices[i]->ops->destroy(bus->devices[i]);
+	bus->count = 0;
+}

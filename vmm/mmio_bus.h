@@ -1,0 +1,40 @@
+/* mmio_bus.h - guest-physical address ranges -> devices.
+ *
+ * Filled once during setup (single-threaded), read-only while vCPUs run, so
+ * lookups take no lock. Ranges are kept sorted and found by binary search:
+ * O(log n) as devices are added. */
+#ifndef SAEVM_MMIO_BUS_H
+#define SAEVM_MMIO_BUS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "device.h"
+#include "error.h"
+
+#define MMIO_BUS_MAX_DEVICES 64
+
+struct mmio_bus {
+	struct device *devices[MMIO_BUS_MAX_DEVICES]; /* sorted by mmio_base */
+	unsigned count;
+	atomic_ulong unclaimed_reads;  /* accesses no device owns: counted, */
+	atomic_ulong unclaimed_writes; /* reads answer 0, never fatal */
+};
+
+void mmio_bus_init(struct mmio_bus *bus);
+/* Adds a device; refuses an empty window, overflow or an overlap. */
+int mmio_bus_add(struct mmio_bus *bus, struct device *dev, struct error *err);
+struct device *mmio_bus_find(const struct mmio_bus *bus, uint64_t gpa);
+
+/* The MMIO exit choke point. `data` is kvm_run.mmio.data: the guest's bytes
+ * in guest (little-endian) order on every host, arm64 or s390x. Decodes them
+ * for writes, encodes the device's answer for reads. Returns false when no
+ * device claimed the address (a read then returns zeros). */
+bool mmio_bus_dispatch(struct mmio_bus *bus, uint64_t gpa, uint8_t data[8], unsigned len,
+		       bool is_write);
+
+/* Calls destroy on every device and empties the bus. */
+void mmio_bus_destroy(struct mmio_bus *bus);
+
+#endif

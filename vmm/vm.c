@@ -1,0 +1,213 @@
+/* vm.c - the steps of a VM's life that main.c calls in order. */
+#include "vm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "../boot/layout.h"
+#include "../boot/loader.h"
+#include "../devices/uart_8250.h"
+#include "../fdt/dt.h"
+#include "kvm_uapi.h"
+#include "log.h"
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct error *err)
+{
+	uint64_t ram_end = RAM_BASE + cfg->mem_bytes;
+	struct host_caps *caps = &vm->kvm.caps;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->ncpus = cfg->cpus;
+	vm->kvm.dev_fd = vm->kvm.vm_fd = vm->irq.dev_fd = vm->console.wake_fd = -1;
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	mmio_bus_init(&vm->bus);
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (vm->stop_fd < 0)
+		return err_errno(err, EXIT_HOST_ERROR, errno, "eventfd");
+	if (kvm_create(&vm->kvm, cfg->kvm_device, ram_end, cfg->host_profile, err) < 0)
+		return -1;
+	if (cfg->cpus > caps->max_vcpus)
+		return err_set(err, EXIT_HOST_UNSUPPORTED, "-c %u: this host%s runs at most %u vCPU%s per VM",
+			       cfg->cpus, caps->profile == HOST_PROFILE_S390 ? " (s390 profile)" : "",
+			       caps->max_vcpus, caps->max_vcpus == 1 ? "" : "s");
+	if (guest_mem_map(&vm->mem, RAM_BASE, cfg->mem_bytes, err) < 0 ||
+	    kvm_add_memslot(&vm->kvm, 0, RAM_BASE, cfg->mem_bytes, vm->mem.host, err) < 0)
+		return -1;
+	if (caps->profile == HOST_PROFILE_S390 &&
+	    (cfg->irqchip == IRQCHIP_WANT_GICV3 || cfg->irqchip == IRQCHIP_WANT_GICV2))
+		return err_set(err, EXIT_USAGE, "--irqchip %s: the s390 kvm-arm64 contract has no interrupt controller",
+			       cfg->irqchip == IRQCHIP_WANT_GICV3 ? "gicv3" : "gicv2");
+	if (irqchip_create(&vm->irq, vm->kvm.vm_fd, cfg->irqchip, cfg->cpus, caps, err) < 0)
+		return -1;
+	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return err_set(err, EXIT_HOST_ERROR, "out of memory for %u vCPUs", vm->ncpus);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		v->vm = vm;
+		v->index = i;
+		v->fd = -1;
+		if (kvm_vcpu_create(&vm->kvm, i, &v->fd, &v->run, err) < 0)
+			return -1;
+		if (i == 0 && vm->ncpus > 1 && caps->psci != PSCI_0_2)
+			return err_set(err, EXIT_HOST_UNSUPPORTED,
+				       "-c %u: this host has no in-kernel PSCI to start secondary vCPUs; use -c 1",
+				       vm->ncpus);
+	}
+	if (irqchip_finalize(&vm->irq, err) < 0)
+		return -1;
+	if (vm->irq.kind == IRQCHIP_NONE && cfg->irqchip == IRQCHIP_AUTO)
+		log_warn("this host's KVM has no in-kernel interrupt controller: devices work only for guests "
+			 "that poll them; a Linux guest needs interrupt support in the host kernel");
+	log_info("%s: %u vCPU%s, %llu MiB, irqchip %s, PSCI %s", caps->device_path, vm->ncpus,
+		 vm->ncpus == 1 ? "" : "s", (unsigned long long)(cfg->mem_bytes >> 20),
+		 irqchip_name(vm->irq.kind), caps->psci == PSCI_0_2 ? "0.2+" : "SYSTEM_OFF only");
+	return 0;
+}
+
+static void console_quit(void *opaque)
+{
+	vm_request_stop(opaque, EXIT_CONSOLE_QUIT, NULL);
+}
+
+int vm_add_devices(struct vm *vm, struct error *err)
+{
+	struct device *uart;
+
+	if (console_init(&vm->console, STDIN_FILENO, STDOUT_FILENO, err) < 0)
+		return -1;
+	console_on_quit(&vm->console, console_quit, vm);
+	uart = uart_8250_create(UART_BASE, UART_SPI, &vm->irq, &vm->console, err);
+	if (!uart)
+		return -1;
+	if (mmio_bus_add(&vm->bus, uart, err) < 0) {
+		uart->ops->destroy(uart);
+		return -1;
+	}
+	return 0;
+}
+
+uint8_t *vm_build_dtb(struct vm *vm, const struct boot_layout *layout, const char *cmdline,
+		      struct error *err)
+{
+	struct dt_params p = {
+		.ram_base = RAM_BASE,
+		.ram_size = vm->cfg->mem_bytes,
+		.ncpus = vm->ncpus,
+		.irqchip = vm->irq.kind,
+		.psci = vm->kvm.caps.psci,
+		.bootargs = cmdline,
+		.initrd_start = layout->initrd_gpa,
+		.initrd_end = layout->initrd_gpa + layout->initrd_size,
+		.stdout_path = "/uart@9000000",
+		.devices = &vm->bus,
+	};
+
+	/* Seeds for KASLR and the guest's RNG; without them an initramfs
+	 * guest can wait long for entropy. */
+	if (getrandom(&p.kaslr_seed, sizeof(p.kaslr_seed), 0) != sizeof(p.kaslr_seed) ||
+	    getrandom(p.rng_seed, sizeof(p.rng_seed), 0) != sizeof(p.rng_seed)) {
+		err_errno(err, EXIT_HOST_ERROR, errno, "getrandom for the DT seeds");
+		return NULL;
+	}
+	/* Start small and grow: libfdt zeroes the whole buffer, and 2 MiB
+	 * touched for nothing would be most of saevm's own memory. */
+	for (size_t size = 16 * 1024; size <= DTB_MAX_SIZE; size *= 2) {
+		struct error attempt = { 0 };
+		uint8_t *buf = malloc(size);
+
+		if (!buf)
+			break;
+		if (dt_build(&p, buf, size, &attempt) == 0)
+			return buf;
+		free(buf);
+		if (attempt.code != EXIT_NO_FIT) {
+			*err = attempt;
+			return NULL;
+		}
+	}
+	err_set(err, EXIT_NO_FIT, "the device tree does not fit in %llu MiB", DTB_MAX_SIZE >> 20);
+	return NULL;
+}
+
+int vm_load(struct vm *vm, const struct boot_files *files, const struct boot_layout *layout,
+	    const void *dtb, size_t dtb_size, struct error *err)
+{
+	if (boot_files_load(files, layout, &vm->mem, err) < 0)
+		return -1;
+	if (guest_mem_write(&vm->mem, layout->dtb_gpa, dtb, dtb_size) < 0)
+		return err_set(err, EXIT_INTERNAL, "the device tree does not fit at 0x%llx",
+			       (unsigned long long)layout->dtb_gpa);
+	vm->entry_gpa = layout->kernel_gpa;
+	vm->dtb_gpa = layout->dtb_gpa;
+	return boot_set_vcpu_regs(vm->vcpus[0].fd, vm->entry_gpa, vm->dtb_gpa, err);
+}
+
+int vm_reset_for_reboot(struct vm *vm, struct error *err)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if (kvm_vcpu_init(&vm->kvm, vm->vcpus[i].fd, i, err) < 0)
+			return -1;
+	atomic_store(&vm->stopping, false);
+	vm->exit_code = 0;
+	return 0;
+}
+
+/* Runs the vCPUs until the VM stops; returns the exit code. */
+int vm_run(struct vm *vm, int signal_fd, struct error *err)
+{
+	struct pollfd fds[2] = { { .fd = vm->stop_fd, .events = POLLIN },
+				 { .fd = signal_fd, .events = POLLIN } };
+	uint64_t count;
+
+	if (!vm->console.thread_started && console_start(&vm->console, err) < 0)
+		return -1;
+	if (vcpus_start(vm, err) < 0) {
+		vm_request_stop(vm, EXIT_HOST_ERROR, NULL);
+		vcpus_join(vm);
+		return -1;
+	}
+	while (!atomic_load(&vm->stopping)) {
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(signal_fd, &si, sizeof(si)) == sizeof(si))
+				vm_request_stop(vm, EXIT_SIGNAL, "stopped by signal %u (%s)", si.ssi_signo,
+						strsignal((int)si.ssi_signo));
+		}
+	}
+	if (read(vm->stop_fd, &count, sizeof(count)) < 0)
+		count = 0;
+	vcpus_join(vm);
+	return vm->exit_code;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	console_stop(&vm->console);
+	mmio_bus_destroy(&vm->bus);
+	for (unsigned i = 0; vm->vcpus && i < vm->ncpus; i++) {
+		if (vm->vcpus[i].run)
+			munmap(vm->vcpus[i].run, (size_t)vm->kvm.run_mmap_size);
+		if (vm->vcpus[i].fd >= 0)
+			close(vm->vcpus[i].fd);
+	}
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	irqchip_destroy(&vm->irq);
+	kvm_destroy(&vm->kvm);
+	guest_mem_unmap(&vm->mem);
+	console_destroy(&vm->console);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	pthread_mutex_destroy(&vm->stop_lock);
+}

@@ -1,0 +1,109 @@
+/* vm.h - one running VM: the pieces main.c wires together.
+ *
+ * Guest physical memory map (also in the README):
+ *
+ *   0x0800_0000  GIC distributor (64 KiB v3, 4 KiB v2)
+ *   0x0801_0000  GICv2 CPU interface (8 KiB)
+ *   0x080a_0000  GICv3 redistributors, 128 KiB per vCPU (up to 0x0900_0000)
+ *   0x0900_0000  16550 UART (ttyS0), 4 KiB window, SPI 0
+ *   0x0a00_0000  virtio-mmio transports, 512 bytes each (later issues)
+ *   0x8000_0000  RAM, -m bytes (1 MiB multiple; kernel at the bottom,
+ *                initrd and DTB at the top, see boot/layout.h)
+ *
+ * Thread model - the one place it is written down:
+ *
+ *   main thread     parses, builds the VM, starts the other threads, then
+ *                   sleeps in poll() on a signalfd (SIGINT, SIGTERM, SIGHUP)
+ *                   and vm->stop_fd until somebody asks the VM to stop;
+ *                   then joins everyone and tears down.
+ *   vCPU threads    one per vCPU: KVM_RUN, then handle the exit inline
+ *                   (MMIO register accesses go through the bus to the
+ *                   device on this thread; they are cheap and must not
+ *                   queue). Only these threads take SIG_VCPU_KICK, which
+ *                   with kvm_run.immediate_exit pulls them out of KVM_RUN.
+ *   console thread  stdin -> the UART's receive FIFO, the output ring ->
+ *                   stdout (vmm/console.h). Never holds a device lock
+ *                   while it blocks.
+ *
+ * Whoever ends the VM (a vCPU seeing SYSTEM_OFF, the console seeing Ctrl-A
+ * x, main seeing a signal) calls vm_request_stop(): the first caller's exit
+ * code wins, every vCPU is kicked, main wakes up. */
+#ifndef SAEVM_VM_H
+#define SAEVM_VM_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "console.h"
+#include "irq.h"
+#include "kvm.h"
+#include "memory.h"
+#include "mmio_bus.h"
+
+#define RAM_BASE 0x80000000ULL
+#define UART_BASE 0x09000000ULL
+#define UART_SPI 0
+#define SIG_VCPU_KICK SIGUSR1
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	unsigned long mmio_exits;
+};
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm_vm kvm;
+	struct guest_mem mem;
+	struct irqchip irq;
+	struct mmio_bus bus;
+	struct console console;
+	struct vcpu *vcpus;
+	unsigned ncpus;
+	uint64_t entry_gpa;
+	uint64_t dtb_gpa;
+
+	pthread_mutex_t stop_lock;
+	atomic_bool stopping;
+	int exit_code;
+	int stop_fd; /* eventfd main sleeps on */
+};
+
+/* Ends the VM with `exit_code` (the first request wins) and says why on
+ * stderr when `why` is not NULL. Any thread may call it. */
+void vm_request_stop(struct vm *vm, int exit_code, const char *why, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Starts one thread per vCPU; vCPU 0 begins at vm->entry_gpa. */
+int vcpus_start(struct vm *vm, struct error *err);
+/* Kicks (if stopping) and joins every vCPU thread. */
+void vcpus_join(struct vm *vm);
+/* One KVM_RUN exit, handled; false when the vCPU must stop. Exposed for
+ * tests of the dispatch with a fake kvm_run. */
+bool vcpu_handle_exit(struct vcpu *vcpu);
+
+/* The steps of a VM's life, in the order vmm/main.c calls them. */
+struct boot_files;
+struct boot_layout;
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct error *err);
+int vm_add_devices(struct vm *vm, struct error *err);
+/* Returns a malloc'd blob (fdt_totalsize() bytes long), NULL on error. */
+uint8_t *vm_build_dtb(struct vm *vm, const struct boot_layout *layout, const char *cmdline,
+		      struct error *err);
+int vm_load(struct vm *vm, const struct boot_files *files, const struct boot_layout *layout,
+	    const void *dtb, size_t dtb_size, struct error *err);
+int vm_run(struct vm *vm, int signal_fd, struct error *err);
+int vm_reset_for_reboot(struct vm *vm, struct error *err);
+void vm_destroy(struct vm *vm);
+
+#endif
