@@ -47,6 +47,8 @@ endif
 
 CFLAGS ?=
 CFLAGS += $(CFLAGS_COMMON)
+# `make V=1` shows whole command lines.
+Q := $(if $(V),,@)
 OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(SRCS))
 
 .PHONY: all check unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
@@ -57,17 +59,20 @@ $(SYSROOT_STAMP):
 
 $(OUT)/obj/%.o: %.c $(SYSROOT_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $(ARCH) $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(OUT)/libsaevm.a: $(OBJS)
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(OUT)/saevm: $(OUT)/obj/vmm/main.o $(OUT)/libsaevm.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 $(OUT)/tests/%: tests/unit/%.c tests/unit/harness.h $(OUT)/libsaevm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(OUT)/libsaevm.a $(TEST_LIBS)
+	@$(if $(Q),echo "  TEST-LD $@")
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(OUT)/libsaevm.a $(TEST_LIBS)
 
 # Unit tests for this ARCH (natively, or under qemu-user).
 unit: $(addprefix $(OUT)/tests/,$(UNIT_TESTS))

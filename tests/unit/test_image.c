@@ -1,0 +1,158 @@
+#include "harness.h"
+
+#include "../../boot/image.h"
+#include "../../boot/layout.h"
+#include "../../vmm/le.h"
+
+/* A header as the kernel's head.S lays it out, written byte by byte in
+ * little-endian whatever the host's order. */
+static void make_header(uint8_t *h, uint64_t text_offset, uint64_t image_size, uint64_t flags)
+{
+	memset(h, 0, ARM64_IMAGE_HEADER_SIZE);
+	h[0] = 'M'; h[1] = 'Z';
+	le64_store(h + 8, text_offset);
+	le64_store(h + 16, image_size);
+	le64_store(h + 24, flags);
+	h[56] = 'A'; h[57] = 'R'; h[58] = 'M'; h[59] = 0x64;
+}
+
+static void test_good_header(void **state)
+{
+	uint8_t h[64];
+	struct kernel_image img;
+	struct error err = { 0 };
+
+	(void)state;
+	make_header(h, 0, 0x2000000, 0xa); /* 4K pages, place anywhere */
+	assert_int_equal(kernel_image_parse(h, sizeof(h), 0x1f00000, "Image", &img, &err), 0);
+	assert_int_equal(img.text_offset, 0);
+	assert_int_equal(img.image_size, 0x2000000);
+	assert_int_equal(img.file_size, 0x1f00000);
+	assert_int_equal(img.page_size_kib, 4);
+	assert_true(img.place_anywhere);
+	/* The magic is the bytes "ARM\x64": a host reading it natively would
+	 * get 0x41524d64 on big-endian. le32_load must hide that. */
+	assert_int_equal(le32_load(h + 56), ARM64_IMAGE_MAGIC);
+}
+
+static void test_legacy_zero_image_size(void **state)
+{
+	uint8_t h[64];
+	struct kernel_image img;
+	struct error err = { 0 };
+
+	(void)state;
+	make_header(h, 0, 0, 0);
+	assert_int_equal(kernel_image_parse(h, sizeof(h), 5 << 20, "old", &img, &err), 0);
+	assert_int_equal(img.text_offset, 0x80000);
+	assert_int_equal(img.image_size, 5 << 20);
+}
+
+static void test_truncated(void **state)
+{
+	uint8_t h[64];
+	struct kernel_image img;
+	struct error err = { 0 };
+
+	(void)state;
+	make_header(h, 0, 0x1000000, 0);
+	assert_int_equal(kernel_image_parse(h, 40, 40, "short", &img, &err), -1);
+	assert_int_equal(err.code, EXIT_BAD_KERNEL);
+	ASSERT_ERR_CONTAINS(&err, "too short");
+}
+
+static void test_bad_magic(void **state)
+{
+	uint8_t h[64];
+	struct kernel_image img;
+	struct error err = { 0 };
+
+	(void)state;
+	make_header(h, 0, 0x1000000, 0);
+	h[59] = 0x65;
+	assert_int_equal(kernel_image_parse(h, sizeof(h), 4096, "x.bin", &img, &err), -1);
+	assert_int_equal(err.code, EXIT_BAD_KERNEL);
+	ASSERT_ERR_CONTAINS(&err, "not an arm64 Image");
+	ASSERT_ERR_CONTAINS(&err, "x.bin");
+}
+
+static void test_big_endian_refused(void **state)
+{
+	uint8_t h[64];
+	struct kernel_image img;
+	struct error err = { 0 };
+
+	(void)state;
+	make_header(h, 0, 0x1000000, 1);
+	assert_int_equal(kernel_image_parse(h, sizeof(h), 4096, "be", &img, &err), -1);
+	ASSERT_ERR_CONTAINS(&err, "big-endian");
+}
+
+static void test_compressed_and_elf(void **state)
+{
+	static const uint8_t gz[64] = { 0x1f, 0x8b, 8 };
+	static const uint8_t elf[64] = { 0x7f, 'E', 'L', 'F' };
+	struct kernel_image img;
+	struct error err = { 0 };
+
+	(void)state;
+	assert_int_equal(kernel_image_parse(gz, sizeof(gz), 1 << 20, "vmlinuz", &img, &err), -1);
+	ASSERT_ERR_CONTAINS(&err, "gzip");
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(kernel_image_parse(elf, sizeof(elf), 1 << 20, "vmlinux", &img, &err), -1);
+	ASSERT_ERR_CONTAINS(&err, "ELF");
+}
+
+static void test_image_size_smaller_than_file(void **state)
+{
+	uint8_t h[64];
+	struct kernel_image img;
+	struct error err = { 0 };
+
+	(void)state;
+	make_header(h, 0, 4096, 0);
+	assert_int_equal(kernel_image_parse(h, sizeof(h), 8192, "k", &img, &err), -1);
+	ASSERT_ERR_CONTAINS(&err, "image_size");
+}
+
+static void test_huge_image_size_does_not_fit(void **state)
+{
+	uint8_t h[64];
+	struct kernel_image img;
+	struct boot_layout lay;
+	struct error err = { 0 };
+
+	(void)state;
+	make_header(h, 0, 0xffffffffffff0000ULL, 0);
+	assert_int_equal(kernel_image_parse(h, sizeof(h), 4096, "k", &img, &err), 0);
+	assert_int_equal(boot_layout_plan(0x80000000ULL, 256 << 20, &img, 0, &lay, &err), -1);
+	assert_int_equal(err.code, EXIT_NO_FIT);
+}
+
+static void test_bad_text_offset(void **state)
+{
+	uint8_t h[64];
+	struct kernel_image img;
+	struct error err = { 0 };
+
+	(void)state;
+	make_header(h, 0x123, 1 << 20, 0);
+	assert_int_equal(kernel_image_parse(h, sizeof(h), 4096, "k", &img, &err), -1);
+	ASSERT_ERR_CONTAINS(&err, "text_offset");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_header),
+		cmocka_unit_test(test_legacy_zero_image_size),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_bad_magic),
+		cmocka_unit_test(test_big_endian_refused),
+		cmocka_unit_test(test_compressed_and_elf),
+		cmocka_unit_test(test_image_size_smaller_than_file),
+		cmocka_unit_test(test_huge_image_size_does_not_fit),
+		cmocka_unit_test(test_bad_text_offset),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
