@@ -122,8 +122,20 @@ static uint8_t read_reg(struct uart *u, unsigned reg, bool *room_made)
 	return 0;
 }
 
-static void write_reg(struct uart *u, unsigned reg, uint8_t v)
+/* Whether the guest is listening. Linux's 8250 driver clears the receive
+ * FIFO while it opens the port and only then enables receive interrupts,
+ * so bytes offered earlier (piped stdin, typed ahead) would be lost.
+ * Until then the console holds them. A guest without interrupts (no GIC)
+ * polls, and takes input whenever it comes. */
+static bool accepting_input(const struct uart *u)
 {
+	return (u->ier & IER_RDI) || !u->irq || u->irq->kind == IRQCHIP_NONE;
+}
+
+static bool write_reg(struct uart *u, unsigned reg, uint8_t v)
+{
+	bool was_accepting = accepting_input(u);
+
 	bool dlab = u->lcr & LCR_DLAB;
 
 	switch (reg) {
@@ -160,6 +172,7 @@ static void write_reg(struct uart *u, unsigned reg, uint8_t v)
 	default: /* LSR and MSR are read-only */
 		break;
 	}
+	return !was_accepting && accepting_input(u);
 }
 
 static uint64_t uart_mmio_read(struct device *dev, uint64_t offset, unsigned len)
@@ -183,14 +196,17 @@ static uint64_t uart_mmio_read(struct device *dev, uint64_t offset, unsigned len
 static void uart_mmio_write(struct device *dev, uint64_t offset, unsigned len, uint64_t value)
 {
 	struct uart *u = to_uart(dev);
+	bool now_listening;
 
 	(void)len;
 	if (offset > REG_SCR)
 		return;
 	pthread_mutex_lock(&u->lock);
-	write_reg(u, (unsigned)offset, (uint8_t)value);
+	now_listening = write_reg(u, (unsigned)offset, (uint8_t)value);
 	update_irq(u);
 	pthread_mutex_unlock(&u->lock);
+	if (now_listening && u->con)
+		console_kick(u->con); /* input may be waiting for us */
 }
 
 size_t uart_8250_receive(void *opaque, const uint8_t *bytes, size_t len)
@@ -199,7 +215,7 @@ size_t uart_8250_receive(void *opaque, const uint8_t *bytes, size_t len)
 	size_t n = 0;
 
 	pthread_mutex_lock(&u->lock);
-	while (n < len && u->rx_len < RX_FIFO) {
+	while (n < len && u->rx_len < RX_FIFO && accepting_input(u)) {
 		u->rx[(u->rx_head + u->rx_len++) % RX_FIFO] = bytes[n++];
 	}
 	u->rx_bytes += n;

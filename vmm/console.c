@@ -160,7 +160,8 @@ static void *console_thread(void *arg)
 	struct console *con = arg;
 
 	while (!atomic_load(&con->stopping)) {
-		bool want_input = !con->in_eof && push_pending(con);
+		bool all_taken = push_pending(con);
+		bool want_input = !con->in_eof && all_taken;
 		struct pollfd fds[2] = {
 			{ .fd = con->wake_fd, .events = POLLIN },
 			{ .fd = want_input ? con->in_fd : -1, .events = POLLIN },

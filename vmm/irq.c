@@ -108,7 +108,7 @@ void irqchip_set_spi(struct irqchip *chip, unsigned spi, bool level)
 {
 	struct kvm_irq_level irq;
 
-	if (chip->kind == IRQCHIP_NONE || spi >= GIC_NR_SPIS)
+	if (chip->kind == IRQCHIP_NONE || chip->vm_fd < 0 || spi >= GIC_NR_SPIS)
 		return;
 	irq.irq = (KVM_ARM_IRQ_TYPE_SPI << KVM_ARM_IRQ_TYPE_SHIFT) | (32 + spi);
 	irq.level = level;

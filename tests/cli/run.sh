@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# run.sh SAEVM - bad input gets one clear line "saevm: error: ..." and the
+# exit code the README's table gives it; no core dump, nothing started.
+# Runs the native binary: every check here fails before KVM is needed
+# (the last one names a KVM device that does not exist).
+set -uo pipefail
+SAEVM=$(realpath "$1")
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+
+# A minimal valid arm64 Image header: image_size 96 MiB, 4K pages.
+mk_image() { # file image_size flags
+  perl -e 'my ($sz,$fl)=@ARGV; print pack("a8 Q< Q< Q< x24 a4 x4", "MZ", 0, $sz, $fl, "ARM\x64"), "\0" x 4032' "$2" "$3" > "$1"
+}
+mk_image "$T/Image" $((96 << 20)) 2
+mk_image "$T/Image-be" $((16 << 20)) 3
+printf '\x1f\x8b\x08\x00rest-of-a-gzip-file-padding-padding-padding-padding-padding' > "$T/vmlinuz.gz"
+head -c 4096 /dev/urandom > "$T/random.bin"
+: > "$T/empty"
+truncate -s 100M "$T/big.cpio"
+
+# expect CODE 'stderr substring' -- saevm args...
+expect() {
+  local code=$1 text=$2; shift 3
+  local out rc lines
+  out=$(cd "$T" && "$SAEVM" "$@" 2>&1 >/dev/null </dev/null); rc=$?
+  lines=$(printf '%s' "$out" | grep -c '' || true)
+  if [[ $rc == "$code" && $out == *"$text"* && ( $code == 0 || ( $lines == 1 && $out == "saevm: error: "* ) ) ]]; then
+    pass=$((pass + 1)); echo "ok    rc=$rc  $*"
+  else
+    fail=$((fail + 1)); echo "FAIL  rc=$rc (want $code) lines=$lines: $*"; echo "      stderr: $out"
+  fi
+}
+
+expect 64 "unknown option '--frobnicate'" -- run -k Image --frobnicate
+expect 64 "unknown command 'boot'"        -- boot -k Image
+expect 64 "no kernel given"               -- run -m 256
+expect 64 "--cpus '0'"                    -- run -k Image -c 0
+expect 64 "--cpus 'two'"                  -- run -k Image -c two
+expect 64 "--mem '12X' is not a size"     -- run -k Image -m 12X
+expect 64 "--mem '100K'"                  -- run -k Image -m 100K
+expect 64 "needs a value"                 -- run -k Image -i
+expect 64 "--irqchip 'gicv4'"             -- run -k Image --irqchip gicv4
+expect 66 "cannot open kernel missing-Image" -- run -k missing-Image
+expect 66 "is not a regular file"         -- run -k /
+expect 66 "cannot open initrd nope.cpio"  -- run -k Image -i nope.cpio
+expect 66 "initrd empty is empty"         -- run -k Image -i empty
+expect 65 "not an arm64 Image"            -- run -k random.bin
+expect 65 "gzip-compressed"               -- run -k vmlinuz.gz
+expect 65 "big-endian"                    -- run -k Image-be
+expect 65 "too short"                     -- run -k empty
+expect 67 "raise -m"                      -- run -k Image -m 64
+expect 67 "initrd (100 MiB)"              -- run -k Image -m 128 -i big.cpio
+expect 69 "cannot open KVM device /nonexistent/kvm" -- run -k Image --kvm-dev /nonexistent/kvm
+expect 0  ""                              -- --help
+expect 0  ""                              -- version
+expect 0  ""                              -- help exit-codes
+
+# The help texts say what they promise.
+"$SAEVM" help exit-codes | grep -q ' 83  the user quit with Ctrl-A x' &&
+  "$SAEVM" run --help | grep -q 'console=ttyS0 is added only' &&
+  { pass=$((pass + 1)); echo "ok    help texts"; } || { fail=$((fail + 1)); echo "FAIL  help texts"; }
+
+echo "cli: $pass passed, $fail failed"
+[[ $fail == 0 ]]
