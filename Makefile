@@ -39,7 +39,12 @@ ifneq ($(ARCH),native)
   CFLAGS_COMMON += -isystem $(SYSROOT)/usr/include
   # The VMM runs in a bare initramfs (the rig) or a host without these
   # libraries: link it fully static.
-  LIBS := -static -L$(SYSLIB) -l:libfdt.a -lpthread
+  # libslirp.a is built from Debian's source package (tests/deps/slirp.sh):
+  # Debian ships only the shared library.
+  SLIRP := $(DEPS)/slirp-$(ARCH)
+  CFLAGS_COMMON += -I$(SLIRP)/include/slirp
+  LIBS := -static -L$(SYSLIB) -L$(SLIRP)/lib -l:libfdt.a -l:libslirp.a -l:libglib-2.0.a \
+	-l:libpcre2-8.a -lm -lpthread
   TEST_LIBS := -L$(SYSLIB) -Wl,-rpath-link,$(SYSLIB) -lcmocka -l:libfdt.a -lpthread
   RUN := QEMU_LD_PREFIX=/usr/$(TRIPLE) LD_LIBRARY_PATH=$(abspath $(SYSLIB)) $(QEMU_USER)
   SYSROOT_STAMP := $(SYSROOT)/.complete
@@ -57,6 +62,9 @@ all: $(OUT)/saevm
 $(SYSROOT_STAMP):
 	tests/deps/sysroot.sh $(ARCH) $(SYSROOT)
 
+$(SLIRP)/lib/libslirp.a: $(SYSROOT_STAMP)
+	tests/deps/slirp.sh $(ARCH) $(SYSROOT) $(SLIRP)
+
 $(OUT)/obj/%.o: %.c $(SYSROOT_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $(ARCH) $<")
@@ -65,9 +73,9 @@ $(OUT)/obj/%.o: %.c $(SYSROOT_STAMP)
 $(OUT)/libsaevm.a: $(OBJS)
 	$(Q)$(AR) rcs $@ $^
 
-$(OUT)/saevm: $(OUT)/obj/vmm/main.o $(OUT)/libsaevm.a
+$(OUT)/saevm: $(OUT)/obj/vmm/main.o $(OUT)/libsaevm.a $(if $(SLIRP),$(SLIRP)/lib/libslirp.a)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o %saevm.a,$^) $(LIBS)
 
 $(OUT)/tests/%: tests/unit/%.c tests/unit/harness.h $(OUT)/libsaevm.a
 	@mkdir -p $(dir $@)
@@ -87,6 +95,7 @@ check:
 	$(MAKE) ARCH=arm64 unit
 	$(MAKE) ARCH=s390x all
 	tests/cli/run.sh $(BUILD)/saevm
+	SAEVM_WRAP=qemu-s390x-static tests/cli/run.sh $(BUILD)/s390x/saevm
 	$(MAKE) ARCH=arm64 all
 	tests/boot/run.sh
 

@@ -39,7 +39,7 @@ if [ $GIC = 3 ]; then
     "guest asked for a reset"
   # A real reboot with --reboot: the guest boots twice (then keeps rebooting
   # until the time limit kills it: rc 137).
-  case_ reboot 137 25 "run -k $K -i $L2 -p 'quiet t=reboot' --reboot" "@@L2 rebooting"
+  case_ reboot 137 15 "run -k $K -i $L2 -p 'quiet t=reboot' --reboot" "@@L2 rebooting"
   [ "$(grep -c '@@L2 userspace' /tmp/reboot.out)" -ge 2 ] && echo "@@TEST reboot-twice PASS" ||
     echo "@@TEST reboot-twice FAIL booted $(grep -c '@@L2 userspace' /tmp/reboot.out) times"
   # An irqchip this host cannot create is a clear error.

@@ -2,9 +2,11 @@
 # run.sh SAEVM - bad input gets one clear line "saevm: error: ..." and the
 # exit code the README's table gives it; no core dump, nothing started.
 # Runs the native binary: every check here fails before KVM is needed
-# (the last one names a KVM device that does not exist).
+# (the last one names a KVM device that does not exist). SAEVM_WRAP runs
+# a cross-built binary, e.g. SAEVM_WRAP=qemu-s390x-static for big-endian.
 set -uo pipefail
-SAEVM=$(realpath "$1")
+# shellcheck disable=SC2206
+SAEVM=(${SAEVM_WRAP:-} "$(realpath "$1")")
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 pass=0 fail=0
 
@@ -23,7 +25,7 @@ truncate -s 100M "$T/big.cpio"
 expect() {
   local code=$1 text=$2; shift 3
   local out rc lines
-  out=$(cd "$T" && "$SAEVM" "$@" 2>&1 >/dev/null </dev/null); rc=$?
+  out=$(cd "$T" && "${SAEVM[@]}" "$@" 2>&1 >/dev/null </dev/null); rc=$?
   lines=$(printf '%s' "$out" | grep -c '' || true)
   if [[ $rc == "$code" && $out == *"$text"* && ( $code == 0 || ( $lines == 1 && $out == "saevm: error: "* ) ) ]]; then
     pass=$((pass + 1)); echo "ok    rc=$rc  $*"
@@ -57,8 +59,8 @@ expect 0  ""                              -- version
 expect 0  ""                              -- help exit-codes
 
 # The help texts say what they promise.
-"$SAEVM" help exit-codes | grep -q ' 83  the user quit with Ctrl-A x' &&
-  "$SAEVM" run --help | grep -q 'console=ttyS0 is added only' &&
+"${SAEVM[@]}" help exit-codes | grep -q ' 83  the user quit with Ctrl-A x' &&
+  "${SAEVM[@]}" run --help | grep -q 'console=ttyS0 is added only' &&
   { pass=$((pass + 1)); echo "ok    help texts"; } || { fail=$((fail + 1)); echo "FAIL  help texts"; }
 
 echo "cli: $pass passed, $fail failed"
