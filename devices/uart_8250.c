@@ -245,7 +245,7 @@ static int uart_fdt_node(struct device *dev, struct dt_ctx *dt)
 	if (r >= 0)
 		r = fdt_property_u32(dt->fdt, "clock-frequency", 1843200);
 	if (r >= 0)
-		r = dt_prop_spi(dt, dev->spi);
+		r = dt_prop_spi(dt, dev->spi, false);
 	if (r >= 0)
 		r = fdt_end_node(dt->fdt);
 	return r;

@@ -3,6 +3,7 @@
 #ifndef SAEVM_DT_H
 #define SAEVM_DT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,10 +39,11 @@ struct dt_params {
 int dt_build(const struct dt_params *params, void *buf, size_t size, struct error *err);
 
 /* Helpers for device nodes: begin "name" with compatible and reg, and the
- * interrupts property for shared interrupt `spi` (nothing without a GIC). */
+ * interrupts property for shared interrupt `spi`, level or rising edge
+ * (nothing without a GIC). */
 int dt_begin_mmio_node(struct dt_ctx *dt, const char *name, const char *compatible,
 		       uint64_t base, uint64_t size);
-int dt_prop_spi(struct dt_ctx *dt, int spi);
+int dt_prop_spi(struct dt_ctx *dt, int spi, bool edge);
 
 /* MPIDR of vCPU `index` as KVM assigns it: Aff0 = index[3:0],
  * Aff1 = index[11:4], Aff2 = index[19:12]. The s390 module gives no access

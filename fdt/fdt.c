@@ -10,6 +10,7 @@
 #define GIC_PHANDLE 1
 #define GIC_FDT_IRQ_TYPE_SPI 0
 #define GIC_FDT_IRQ_TYPE_PPI 1
+#define IRQ_TYPE_EDGE_RISING 1
 #define IRQ_TYPE_LEVEL_HIGH 4
 /* Timer PPIs as the arm64 architecture fixes them. */
 #define PPI_SECURE_PHYS_TIMER 13
@@ -40,7 +41,7 @@ int dt_begin_mmio_node(struct dt_ctx *dt, const char *name, const char *compatib
 	return prop_reg2(dt->fdt, base, size, 0, 0, 1);
 }
 
-int dt_prop_spi(struct dt_ctx *dt, int spi)
+int dt_prop_spi(struct dt_ctx *dt, int spi, bool edge)
 {
 	fdt32_t cells[3];
 
@@ -48,7 +49,7 @@ int dt_prop_spi(struct dt_ctx *dt, int spi)
 		return 0;
 	cells[0] = cpu_to_fdt32(GIC_FDT_IRQ_TYPE_SPI);
 	cells[1] = cpu_to_fdt32((uint32_t)spi);
-	cells[2] = cpu_to_fdt32(IRQ_TYPE_LEVEL_HIGH);
+	cells[2] = cpu_to_fdt32(edge ? IRQ_TYPE_EDGE_RISING : IRQ_TYPE_LEVEL_HIGH);
 	return fdt_property(dt->fdt, "interrupts", cells, sizeof(cells));
 }
 

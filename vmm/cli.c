@@ -14,6 +14,8 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->irqchip = IRQCHIP_AUTO;
 	cfg->host_profile = HOST_PROFILE_AUTO;
 	cfg->log_level = LOG_WARN;
+	cfg->console = CONSOLE_SERIAL;
+	cfg->rng = true;
 }
 
 int cli_parse_size(const char *text, uint64_t *out)
@@ -142,6 +144,56 @@ static int set_log_level(struct vm_config *c, const char *v, struct error *e)
 	return err_set(e, EXIT_USAGE, "--log-level '%s': expected error, warn, info or debug", v);
 }
 
+/* -d PATH[,ro][,direct][,id=NAME] */
+static int set_disk(struct vm_config *c, const char *v, struct error *e)
+{
+	struct disk_config *d;
+	const char *comma = strchr(v, ',');
+	size_t path_len = comma ? (size_t)(comma - v) : strlen(v);
+
+	if (c->ndisks == VM_MAX_DISKS)
+		return err_set(e, EXIT_USAGE, "--disk: at most %d disks", VM_MAX_DISKS);
+	if (path_len == 0 || path_len >= sizeof(d->path))
+		return err_set(e, EXIT_USAGE, "--disk '%s': expected PATH[,ro][,direct][,id=NAME]", v);
+	d = &c->disks[c->ndisks];
+	memset(d, 0, sizeof(*d));
+	memcpy(d->path, v, path_len);
+	while (comma) {
+		const char *opt = comma + 1;
+		size_t len;
+		comma = strchr(opt, ',');
+		len = comma ? (size_t)(comma - opt) : strlen(opt);
+		if (len == 2 && !strncmp(opt, "ro", 2)) {
+			d->read_only = true;
+		} else if (len == 6 && !strncmp(opt, "direct", 6)) {
+			d->direct = true;
+		} else if (len > 3 && !strncmp(opt, "id=", 3)) {
+			if (len - 3 > DISK_ID_MAX)
+				return err_set(e, EXIT_USAGE, "--disk '%s': id is longer than %d characters", v,
+					       DISK_ID_MAX);
+			memcpy(d->id, opt + 3, len - 3);
+		} else {
+			return err_set(e, EXIT_USAGE, "--disk '%s': unknown option '%.*s' (ro, direct, id=NAME)", v,
+				       (int)len, opt);
+		}
+	}
+	c->ndisks++;
+	return 0;
+}
+
+static int set_console(struct vm_config *c, const char *v, struct error *e)
+{
+	if (!strcmp(v, "serial"))
+		c->console = CONSOLE_SERIAL;
+	else if (!strcmp(v, "virtio"))
+		c->console = CONSOLE_VIRTIO;
+	else
+		return err_set(e, EXIT_USAGE, "--console '%s': expected serial or virtio", v);
+	return 0;
+}
+
+static int set_no_rng(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->rng = false; return 0; }
+
 struct option_def {
 	const char *long_name;
 	char short_name;   /* 0: none */
@@ -157,6 +209,9 @@ static const struct option_def options[] = {
 	{ "params", 'p', true, set_params, "CMDLINE", "kernel command line; console=ttyS0 is added only when it names no console=" },
 	{ "mem", 'm', true, set_mem, "SIZE", "guest RAM: MiB, or with K/M/G/T (default 256M)" },
 	{ "cpus", 'c', true, set_cpus, "N", "number of vCPUs (default 1)" },
+	{ "disk", 'd', true, set_disk, "PATH[,ro][,direct][,id=NAME]", "virtio-blk disk: a raw image or block device (up to 8)" },
+	{ "console", 0, true, set_console, "KIND", "serial (ttyS0, default) or virtio (hvc0; the UART stays for earlycon)" },
+	{ "no-rng", 0, false, set_no_rng, NULL, "no virtio-rng entropy device (default: one, fed by getrandom)" },
 	{ "name", 0, true, set_name, "NAME", "a name for this VM (default saevm-PID)" },
 	{ "irqchip", 0, true, set_irqchip, "KIND", "auto (GICv3, else GICv2, else none), gicv3, gicv2, none" },
 	{ "dump-dtb", 0, true, set_dump_dtb, "FILE", "write the device tree blob to FILE and exit" },
@@ -282,7 +337,8 @@ int cli_kernel_cmdline(const struct vm_config *cfg, char *buf, size_t size)
 	if (names_console(user))
 		n = snprintf(buf, size, "%s", user);
 	else
-		n = snprintf(buf, size, "console=ttyS0%s%s", *user ? " " : "", user);
+		n = snprintf(buf, size, "console=%s%s%s", cfg->console == CONSOLE_VIRTIO ? "hvc0" : "ttyS0",
+			     *user ? " " : "", user);
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
@@ -293,18 +349,22 @@ void cli_print_help(FILE *out)
 		"       saevm version | help [run|exit-codes]\n\n"
 		"options of run:\n");
 	for (unsigned i = 0; i < N_OPTIONS; i++) {
-		char lhs[48];
+		char lhs[64];
 		if (options[i].short_name)
 			snprintf(lhs, sizeof(lhs), "-%c, --%s%s%s", options[i].short_name, options[i].long_name,
 				 options[i].value_name ? " " : "", options[i].value_name ? options[i].value_name : "");
 		else
 			snprintf(lhs, sizeof(lhs), "    --%s%s%s", options[i].long_name,
 				 options[i].value_name ? " " : "", options[i].value_name ? options[i].value_name : "");
-		fprintf(out, "  %-28s %s\n", lhs, options[i].help);
+		if (strlen(lhs) > 28)
+			fprintf(out, "  %s\n  %-28s %s\n", lhs, "", options[i].help);
+		else
+			fprintf(out, "  %-28s %s\n", lhs, options[i].help);
 	}
 	fprintf(out,
 		"\nThe kernel command line is exactly what -p gives, except that console=ttyS0\n"
-		"is put in front when it names no console=. Nothing else is added.\n"
+		"(console=hvc0 with --console virtio) is put in front when it names no\n"
+		"console=. Nothing else is added.\n"
 		"Console: the guest's ttyS0 is this terminal. Ctrl-A x quits, Ctrl-A Ctrl-A\n"
 		"sends Ctrl-A; Ctrl-C goes to the guest. Exit codes: saevm help exit-codes.\n");
 }

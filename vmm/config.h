@@ -15,6 +15,18 @@
 #define VM_MAX_CPUS 512
 #define VM_MAX_PARAMS 2047 /* arm64 COMMAND_LINE_SIZE is 2048 with the NUL */
 
+#define VM_MAX_DISKS 8
+#define DISK_ID_MAX 20 /* VIRTIO_BLK_ID_BYTES */
+
+struct disk_config {
+	char path[4096];
+	char id[DISK_ID_MAX + 1]; /* "" = derived from the path */
+	bool read_only;
+	bool direct;              /* O_DIRECT: bypass the host page cache */
+};
+
+enum console_kind { CONSOLE_SERIAL, CONSOLE_VIRTIO };
+
 enum vm_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION, ACTION_HELP_EXIT_CODES };
 
 struct vm_config {
@@ -30,6 +42,10 @@ struct vm_config {
 	enum irqchip_request irqchip;
 	enum host_profile host_profile;
 	bool reboot;             /* a guest reset reboots instead of exiting */
+	struct disk_config disks[VM_MAX_DISKS];
+	unsigned ndisks;
+	enum console_kind console;
+	bool rng;                /* virtio-rng (default on) */
 	enum log_level log_level;
 };
 

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "error.h"
+
 struct device;
 struct dt_ctx; /* fdt/dt.h */
 
@@ -26,6 +28,11 @@ struct device_ops {
 	void (*mmio_write)(struct device *dev, uint64_t offset, unsigned len, uint64_t value);
 	/* Writes the device's node into the device tree (fdt/dt.h helpers). */
 	int (*fdt_node)(struct device *dev, struct dt_ctx *dt);
+	/* Starts the device's own threads, before the vCPUs run (optional). */
+	int (*start)(struct device *dev, struct error *err);
+	/* After the vCPUs stopped: lets in-flight work finish, flushes (disks
+	 * fdatasync), ends the threads (optional). */
+	void (*stop)(struct device *dev);
 	/* Prints one line of counters for --stats (optional). */
 	void (*print_stats)(struct device *dev, FILE *out);
 	void (*destroy)(struct device *dev);

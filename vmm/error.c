@@ -10,6 +10,7 @@ const struct exit_code_info exit_code_table[] = {
 	{ EXIT_BAD_KERNEL, "the kernel is not a bootable arm64 Image (bad magic, truncated, big-endian, compressed)" },
 	{ EXIT_NO_INPUT, "a file named on the command line is missing or unreadable" },
 	{ EXIT_NO_FIT, "kernel + initrd + device tree do not fit in the guest RAM given with -m" },
+	{ EXIT_DISK_IN_USE, "a disk image is in use (locked) by another VM or program" },
 	{ EXIT_HOST_UNSUPPORTED, "no usable KVM device, or the host lacks a feature that was asked for" },
 	{ EXIT_INTERNAL, "internal error in saevm (please report it)" },
 	{ EXIT_HOST_ERROR, "a host system call failed during setup (memory, threads, files)" },

@@ -14,6 +14,7 @@ enum exit_code {
 	EXIT_BAD_KERNEL = 65,     /* the kernel file is not a bootable arm64 Image */
 	EXIT_NO_INPUT = 66,       /* a file named on the command line cannot be read */
 	EXIT_NO_FIT = 67,         /* kernel + initrd + DTB do not fit in the guest RAM */
+	EXIT_DISK_IN_USE = 68,    /* a disk image is locked by another VM or program */
 	EXIT_HOST_UNSUPPORTED = 69, /* no KVM device, or the host lacks what was asked */
 	EXIT_HOST_ERROR = 71,     /* an OS call failed during setup (mmap, thread...) */
 	EXIT_GUEST_RESET = 80,    /* guest asked for a reset (PSCI SYSTEM_RESET), no --reboot */

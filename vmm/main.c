@@ -13,6 +13,7 @@
 
 #include "../boot/layout.h"
 #include "../boot/loader.h"
+#include "../devices/virtio_blk.h"
 #include "cli.h"
 #include "log.h"
 #include "vm.h"
@@ -57,6 +58,7 @@ static int run(const struct vm_config *cfg, struct error *err)
 {
 	uint8_t *dtb = NULL;
 	char cmdline[VM_MAX_PARAMS + 32];
+	struct disk *disks[VM_MAX_DISKS] = { 0 };
 	struct boot_files files;
 	struct boot_layout layout;
 	struct vm vm;
@@ -68,8 +70,11 @@ static int run(const struct vm_config *cfg, struct error *err)
 	if (boot_files_open(&files, cfg->kernel_path, cfg->initrd_path, err) < 0 ||
 	    boot_layout_plan(RAM_BASE, cfg->mem_bytes, &files.kernel, files.initrd_size, &layout, err) < 0)
 		goto out_files;
+	for (unsigned i = 0; i < cfg->ndisks; i++)
+		if (!(disks[i] = disk_open(&cfg->disks[i], err)))
+			goto out_files;
 	/* 2. The VM: KVM device, RAM, irqchip, vCPUs; then its devices. */
-	if (vm_create(&vm, cfg, err) < 0 || vm_add_devices(&vm, err) < 0 ||
+	if (vm_create(&vm, cfg, err) < 0 || vm_add_devices(&vm, disks, err) < 0 ||
 	    (signal_fd = block_signals(err)) < 0)
 		goto out_vm;
 	do {
@@ -103,6 +108,8 @@ out_vm:
 	if (signal_fd >= 0)
 		close(signal_fd);
 out_files:
+	for (unsigned i = 0; i < cfg->ndisks; i++)
+		disk_close(disks[i]); /* those vm_add_devices did not take */
 	boot_files_close(&files);
 	return code;
 }

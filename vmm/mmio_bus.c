@@ -81,6 +81,25 @@ bool mmio_bus_dispatch(struct mmio_bus *bus, uint64_t gpa, uint8_t data[8], unsi
 	return true;
 }
 
+int mmio_bus_start_devices(struct mmio_bus *bus, struct error *err)
+{
+	for (unsigned i = 0; i < bus->count; i++) {
+		struct device *dev = bus->devices[i];
+		if (dev->ops->start && dev->ops->start(dev, err) < 0) {
+			mmio_bus_stop_devices(bus);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void mmio_bus_stop_devices(struct mmio_bus *bus)
+{
+	for (unsigned i = 0; i < bus->count; i++)
+		if (bus->devices[i]->ops->stop)
+			bus->devices[i]->ops->stop(bus->devices[i]);
+}
+
 void mmio_bus_destroy(struct mmio_bus *bus)
 {
 	unsigned i;

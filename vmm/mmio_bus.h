@@ -34,6 +34,10 @@ struct device *mmio_bus_find(const struct mmio_bus *bus, uint64_t gpa);
 bool mmio_bus_dispatch(struct mmio_bus *bus, uint64_t gpa, uint8_t data[8], unsigned len,
 		       bool is_write);
 
+/* Starts every device that has a start hook; stops them again on failure. */
+int mmio_bus_start_devices(struct mmio_bus *bus, struct error *err);
+/* Stops every device (in-flight work finishes, disks are flushed). */
+void mmio_bus_stop_devices(struct mmio_bus *bus);
 /* Calls destroy on every device and empties the bus. */
 void mmio_bus_destroy(struct mmio_bus *bus);
 

@@ -14,6 +14,9 @@
 #include "../boot/layout.h"
 #include "../boot/loader.h"
 #include "../devices/uart_8250.h"
+#include "../devices/virtio_blk.h"
+#include "../devices/virtio_console.h"
+#include "../devices/virtio_rng.h"
 #include "../fdt/dt.h"
 #include "kvm_uapi.h"
 #include "log.h"
@@ -78,21 +81,55 @@ static void console_quit(void *opaque)
 	vm_request_stop(opaque, EXIT_CONSOLE_QUIT, NULL);
 }
 
-int vm_add_devices(struct vm *vm, struct error *err)
+/* virtio-mmio slot n: its window and its interrupt. */
+static uint64_t slot_base(unsigned n) { return VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_STRIDE; }
+static int slot_spi(unsigned n) { return (int)(VIRTIO_FIRST_SPI + n); }
+
+static int add(struct vm *vm, struct device *dev, struct error *err)
 {
-	struct device *uart;
+	if (!dev)
+		return -1;
+	if (mmio_bus_add(&vm->bus, dev, err) < 0) {
+		dev->ops->destroy(dev);
+		return -1;
+	}
+	return 0;
+}
+
+int vm_add_devices(struct vm *vm, struct disk **disks, struct error *err)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct virtio_mmio_env env = {
+		.mem = &vm->mem,
+		.irq = &vm->irq,
+		.vm_fd = vm->kvm.vm_fd,
+		.use_ioeventfd = vm->kvm.caps.ioeventfd,
+		.use_irqfd = vm->kvm.caps.irqfd && vm->irq.kind != IRQCHIP_NONE,
+	};
+	unsigned slot = 0;
+	int r = 0;
 
 	if (console_init(&vm->console, STDIN_FILENO, STDOUT_FILENO, err) < 0)
 		return -1;
 	console_on_quit(&vm->console, console_quit, vm);
-	uart = uart_8250_create(UART_BASE, UART_SPI, &vm->irq, &vm->console, err);
-	if (!uart)
-		return -1;
-	if (mmio_bus_add(&vm->bus, uart, err) < 0) {
-		uart->ops->destroy(uart);
-		return -1;
+	r = add(vm, uart_8250_create(UART_BASE, UART_SPI, &vm->irq, &vm->console, err), err);
+	for (unsigned i = 0; i < cfg->ndisks; i++) {
+		struct disk *d = disks[i];
+		disks[i] = NULL; /* ours now, even on failure */
+		if (r == 0)
+			r = add(vm, virtio_blk_create(slot_base(slot), slot_spi(slot), &env, d, err), err);
+		else
+			disk_close(d);
+		slot++;
 	}
-	return 0;
+	/* Created after the UART, the virtio console takes the keyboard. */
+	if (r == 0 && cfg->console == CONSOLE_VIRTIO) {
+		r = add(vm, virtio_console_create(slot_base(slot), slot_spi(slot), &env, &vm->console, err), err);
+		slot++;
+	}
+	if (r == 0 && cfg->rng)
+		r = add(vm, virtio_rng_create(slot_base(slot), slot_spi(slot), &env, err), err);
+	return r;
 }
 
 uint8_t *vm_build_dtb(struct vm *vm, const struct boot_layout *layout, const char *cmdline,
@@ -168,6 +205,11 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err)
 				 { .fd = signal_fd, .events = POLLIN } };
 	uint64_t count;
 
+	if (!vm->devices_started) {
+		if (mmio_bus_start_devices(&vm->bus, err) < 0)
+			return -1;
+		vm->devices_started = true;
+	}
 	if (!vm->console.thread_started && console_start(&vm->console, err) < 0)
 		return -1;
 	if (vcpus_start(vm, err) < 0) {
@@ -193,6 +235,11 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err)
 
 void vm_destroy(struct vm *vm)
 {
+	/* vCPUs are stopped: let in-flight device work finish, flush disks,
+	 * then drain the console and restore the terminal. */
+	if (vm->devices_started)
+		mmio_bus_stop_devices(&vm->bus);
+	vm->devices_started = false;
 	console_stop(&vm->console);
 	mmio_bus_destroy(&vm->bus);
 	for (unsigned i = 0; vm->vcpus && i < vm->ncpus; i++) {

@@ -6,7 +6,9 @@
  *   0x0801_0000  GICv2 CPU interface (8 KiB)
  *   0x080a_0000  GICv3 redistributors, 128 KiB per vCPU (up to 0x0900_0000)
  *   0x0900_0000  16550 UART (ttyS0), 4 KiB window, SPI 0
- *   0x0a00_0000  virtio-mmio transports, 512 bytes each (later issues)
+ *   0x0a00_0000  virtio-mmio transports, 512 bytes each, SPI 1, 2, ...:
+ *                the disks in command-line order (vda, vdb...), then the
+ *                virtio console, then virtio-rng
  *   0x8000_0000  RAM, -m bytes (1 MiB multiple; kernel at the bottom,
  *                initrd and DTB at the top, see boot/layout.h)
  *
@@ -21,9 +23,16 @@
  *                   device on this thread; they are cheap and must not
  *                   queue). Only these threads take SIG_VCPU_KICK, which
  *                   with kvm_run.immediate_exit pulls them out of KVM_RUN.
- *   console thread  stdin -> the UART's receive FIFO, the output ring ->
- *                   stdout (vmm/console.h). Never holds a device lock
- *                   while it blocks.
+ *   console thread  stdin -> the console device's receive side (UART FIFO
+ *                   or hvc0's receive queue), the output ring -> stdout
+ *                   (vmm/console.h). Never holds a device lock while it
+ *                   blocks.
+ *   I/O threads     one per virtio device (vmm/iothread.h): woken by the
+ *                   QueueNotify eventfd (KVM ioeventfd, or the vCPU thread
+ *                   signals it), they walk the queue, do the I/O (disk
+ *                   preadv/pwritev straight into guest buffers), push the
+ *                   used ring and raise the interrupt (irqfd, or
+ *                   KVM_IRQ_LINE). Register accesses stay on vCPU threads.
  *
  * Whoever ends the VM (a vCPU seeing SYSTEM_OFF, the console seeing Ctrl-A
  * x, main seeing a signal) calls vm_request_stop(): the first caller's exit
@@ -47,6 +56,9 @@
 #define RAM_BASE 0x80000000ULL
 #define UART_BASE 0x09000000ULL
 #define UART_SPI 0
+#define VIRTIO_MMIO_BASE 0x0a000000ULL
+#define VIRTIO_MMIO_STRIDE 0x200ULL
+#define VIRTIO_FIRST_SPI 1
 #define SIG_VCPU_KICK SIGUSR1
 
 struct vm;
@@ -73,6 +85,8 @@ struct vm {
 	uint64_t entry_gpa;
 	uint64_t dtb_gpa;
 
+	bool devices_started;
+
 	pthread_mutex_t stop_lock;
 	atomic_bool stopping;
 	int exit_code;
@@ -96,7 +110,10 @@ bool vcpu_handle_exit(struct vcpu *vcpu);
 struct boot_files;
 struct boot_layout;
 int vm_create(struct vm *vm, const struct vm_config *cfg, struct error *err);
-int vm_add_devices(struct vm *vm, struct error *err);
+struct disk;
+/* Adds the UART, the disks (opened already; the VM now owns them), the
+ * virtio console and virtio-rng as the configuration asks. */
+int vm_add_devices(struct vm *vm, struct disk **disks, struct error *err);
 /* Returns a malloc'd blob (fdt_totalsize() bytes long), NULL on error. */
 uint8_t *vm_build_dtb(struct vm *vm, const struct boot_layout *layout, const char *cmdline,
 		      struct error *err);

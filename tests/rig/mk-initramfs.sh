@@ -43,7 +43,9 @@ if [[ -n ${MODS// } ]]; then
     echo "/lib/modules/$p" >> "$R/modules.list"
   }
   for m in $MODS; do
-    p=$(grep -E "(^|/)${m//-/_}\.ko:" "$MD/modules.dep" | head -1 | cut -d: -f1)
+    # module names use _ and - interchangeably (virtio_rng is virtio-rng.ko)
+    re=${m//[-_]/[-_]}
+    p=$(grep -E "(^|/)${re}\.ko:" "$MD/modules.dep" | head -1 | cut -d: -f1)
     [[ -n $p ]] || die "module $m not in modules.dep"
     add_mod "$p"
   done

@@ -1,0 +1,91 @@
+/* virtio_mmio.h - the virtio-mmio transport, version 2 only (virtio 1.2
+ * §4.2; no legacy). It owns the register file, feature negotiation, the
+ * status state machine and device reset, queue setup, notifications
+ * (KVM_IOEVENTFD when the host has it, else the vCPU thread signals the
+ * same eventfd) and interrupts (irqfd with an in-kernel irqchip, else
+ * KVM_IRQ_LINE; nothing without an irqchip: the guest polls). Device
+ * models (virtio_blk.c, ...) never see a register: they get called on the
+ * transport's I/O thread with a queue that may have work. */
+#ifndef SAEVM_VIRTIO_MMIO_H
+#define SAEVM_VIRTIO_MMIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../vmm/device.h"
+#include "../vmm/error.h"
+#include "../vmm/memory.h"
+#include "virtqueue.h"
+
+#define VIRTIO_MMIO_SIZE 0x200
+#define VIRTIO_MMIO_MAX_QUEUES 4
+#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_RING_F_INDIRECT_DESC 28
+#define VIRTIO_RING_F_EVENT_IDX 29
+#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 0x40
+
+struct irqchip;
+struct virtio_mmio;
+
+/* What the platform offers a transport. */
+struct virtio_mmio_env {
+	const struct guest_mem *mem;
+	struct irqchip *irq;    /* may have kind IRQCHIP_NONE */
+	int vm_fd;              /* -1 in unit tests */
+	bool use_ioeventfd;
+	bool use_irqfd;
+};
+
+struct virtio_model_ops {
+	const char *kind;        /* "virtio-blk" ... */
+	uint32_t device_id;
+	unsigned num_queues;
+	uint16_t queue_max;
+	uint64_t features;       /* device-specific feature bits offered */
+	/* On the I/O thread, queue lock held: serve queue q (see
+	 * virtio_mmio_serve). */
+	void (*process)(void *model, struct virtio_mmio *t, unsigned q);
+	/* The driver reset the device (vCPU thread, queues locked). */
+	void (*reset)(void *model);
+	/* The VM is ending: the I/O thread has stopped; flush. */
+	void (*shutdown)(void *model);
+	void (*print_stats)(void *model, FILE *out);
+	void (*destroy)(void *model);
+};
+
+/* Creates the transport around a model. `config` (LE bytes, owned by the
+ * model) is the device-specific configuration space. */
+struct device *virtio_mmio_create(uint64_t base, int spi, const struct virtio_mmio_env *env,
+				  const struct virtio_model_ops *ops, void *model, const uint8_t *config,
+				  uint32_t config_len, struct error *err);
+
+/* ---- for device models ---- */
+
+/* Handles one chain; returns the bytes written into its device-writable
+ * buffers. */
+typedef uint32_t (*virtio_chain_fn)(void *model, struct virtio_mmio *t, struct vq_chain *chain);
+
+/* The standard loop: pop every available chain, hand it to fn, return it to
+ * the guest, re-check with event-idx, interrupt if the driver wants it. */
+void virtio_mmio_serve(struct virtio_mmio *t, unsigned q, virtio_chain_fn fn);
+
+/* The pieces of that loop, for models that serve a queue differently
+ * (virtio-console's receive queue fills buffers when input arrives). */
+enum vq_pop_result virtio_mmio_pop(struct virtio_mmio *t, unsigned q, struct vq_chain *chain);
+void virtio_mmio_push(struct virtio_mmio *t, unsigned q, uint16_t head, uint32_t written);
+void virtio_mmio_interrupt_if_wanted(struct virtio_mmio *t, unsigned q);
+void virtio_mmio_lock_queue(struct virtio_mmio *t, unsigned q);
+void virtio_mmio_unlock_queue(struct virtio_mmio *t, unsigned q);
+bool virtio_mmio_queue_live(struct virtio_mmio *t, unsigned q);
+uint64_t virtio_mmio_negotiated(const struct virtio_mmio *t);
+/* A malformed request: DEVICE_NEEDS_RESET, a config interrupt, a counted
+ * and rate-limited log line. */
+void virtio_mmio_fail(struct virtio_mmio *t, unsigned q, const char *why);
+/* Runs the model's process() for every live queue now (unit tests call
+ * this instead of an I/O thread). */
+void virtio_mmio_process_all(struct virtio_mmio *t);
+uint32_t virtio_mmio_interrupt_status(const struct virtio_mmio *t);
+uint8_t virtio_mmio_status(const struct virtio_mmio *t);
+
+#endif
