@@ -90,7 +90,7 @@ struct device *virtio_console_create(uint64_t base, int spi, const struct virtio
 		free(vc);
 		return NULL;
 	}
-	vc->t = (struct virtio_mmio *)dev;
+	vc->t = virtio_mmio_of(dev);
 	console_attach(con, vcon_receive, vc);
 	return dev;
 }

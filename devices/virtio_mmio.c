@@ -457,6 +457,11 @@ static const struct device_ops virtio_mmio_ops = {
 	.destroy = vmmio_destroy,
 };
 
+struct virtio_mmio *virtio_mmio_of(struct device *dev)
+{
+	return dev && dev->ops == &virtio_mmio_ops ? to_t(dev) : NULL;
+}
+
 struct device *virtio_mmio_create(uint64_t base, int spi, const struct virtio_mmio_env *env,
 				  const struct virtio_model_ops *ops, void *model, const uint8_t *config,
 				  uint32_t config_len, struct error *err)

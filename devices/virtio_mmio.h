@@ -60,6 +60,10 @@ struct device *virtio_mmio_create(uint64_t base, int spi, const struct virtio_mm
 				  const struct virtio_model_ops *ops, void *model, const uint8_t *config,
 				  uint32_t config_len, struct error *err);
 
+/* The transport behind a device made by virtio_mmio_create (NULL for any
+ * other device). */
+struct virtio_mmio *virtio_mmio_of(struct device *dev);
+
 /* ---- for device models ---- */
 
 /* Handles one chain; returns the bytes written into its device-writable
