@@ -70,8 +70,12 @@ struct disk *disk_open(const struct disk_config *cfg, struct error *err)
 	d->read_only = cfg->read_only;
 	d->fd = open(cfg->path, (cfg->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | (cfg->direct ? O_DIRECT : 0));
 	if (d->fd < 0) {
-		err_errno(err, EXIT_NO_INPUT, errno, "cannot open disk %s%s", cfg->path,
-			  errno == EACCES || errno == EROFS ? " (add ,ro for a read-only disk)" : "");
+		if (errno == EINVAL && cfg->direct)
+			err_set(err, EXIT_NO_INPUT, "disk %s: its filesystem does not support direct I/O (drop ,direct)",
+				cfg->path);
+		else
+			err_errno(err, EXIT_NO_INPUT, errno, "cannot open disk %s%s", cfg->path,
+				  errno == EACCES || errno == EROFS ? " (add ,ro for a read-only disk)" : "");
 		goto fail;
 	}
 	if (fstat(d->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {

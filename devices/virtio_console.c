@@ -2,7 +2,13 @@
  * carries keys to the guest, transmitq (1) its output to the terminal.
  * Output goes through the console's ring (never blocks); input is offered
  * by the console thread and taken only into buffers the guest has given,
- * so what cannot be taken yet waits in the console, nothing is dropped. */
+ * so what cannot be taken yet waits in the console, nothing is dropped.
+ *
+ * Input also waits until the guest has written to hvc0 once. Linux's
+ * driver (without MULTIPORT) sets DRIVER_OK and fills the receive queue
+ * before its port exists; bytes that arrive in that window sit in the used
+ * ring until some later interrupt. A guest that has printed to hvc0 (the
+ * kernel console, a getty prompt, a shell) has its port. */
 #include "virtio_console.h"
 
 #include <linux/virtio_ids.h>
@@ -17,6 +23,7 @@ struct virtio_console {
 	struct console *con;
 	struct virtio_mmio *t;
 	struct vq_chain rx_chain; /* the console thread's own scratch */
+	bool guest_spoke;         /* the guest has written to hvc0 */
 	unsigned long long rx_bytes, tx_bytes;
 	uint8_t config[12]; /* cols, rows, max_nr_ports, emerg_wr: unused */
 };
@@ -30,6 +37,8 @@ static uint32_t tx_handle(void *model, struct virtio_mmio *t, struct vq_chain *c
 		console_write(vc->con, c->iov[k].iov_base, c->iov[k].iov_len);
 		vc->tx_bytes += c->iov[k].iov_len;
 	}
+	if (c->n_out && !__atomic_exchange_n(&vc->guest_spoke, true, __ATOMIC_ACQ_REL))
+		console_kick(vc->con); /* held input may go now */
 	return 0;
 }
 
@@ -49,6 +58,8 @@ static size_t vcon_receive(void *opaque, const uint8_t *bytes, size_t len)
 	struct virtio_console *vc = opaque;
 	size_t done = 0;
 
+	if (!__atomic_load_n(&vc->guest_spoke, __ATOMIC_ACQUIRE))
+		return 0;
 	virtio_mmio_lock_queue(vc->t, RX);
 	while (done < len && virtio_mmio_queue_live(vc->t, RX) &&
 	       virtio_mmio_pop(vc->t, RX, &vc->rx_chain) == VQ_GOT_CHAIN) {
@@ -63,6 +74,11 @@ static size_t vcon_receive(void *opaque, const uint8_t *bytes, size_t len)
 	return done;
 }
 
+static void vcon_reset(void *model)
+{
+	__atomic_store_n(&((struct virtio_console *)model)->guest_spoke, false, __ATOMIC_RELEASE);
+}
+
 static void vcon_print_stats(void *model, FILE *out)
 {
 	struct virtio_console *vc = model;
@@ -71,7 +87,7 @@ static void vcon_print_stats(void *model, FILE *out)
 
 static const struct virtio_model_ops console_ops = {
 	.kind = "virtio-console", .device_id = VIRTIO_ID_CONSOLE, .num_queues = 2, .queue_max = 64,
-	.process = vcon_process, .print_stats = vcon_print_stats, .destroy = free,
+	.process = vcon_process, .reset = vcon_reset, .print_stats = vcon_print_stats, .destroy = free,
 };
 
 struct device *virtio_console_create(uint64_t base, int spi, const struct virtio_mmio_env *env,

@@ -1,20 +1,6 @@
 # Runs in L1 (the rig's KVM host): each case runs saevm, then checks its
 # exit code and output, printing "@@TEST name PASS" or "@@TEST name FAIL why".
-K=/rig/Image
-L2=/rig/l2.cpio
-case_() { # name want-rc timeout-s "saevm args" [must-contain]...
-  name=$1 want=$2 limit=$3 args=$4; shift 4
-  t0=$(cut -d' ' -f1 /proc/uptime)
-  eval "timeout -s KILL $limit saevm $args" > /tmp/$name.out 2>&1 < ${STDIN:-/dev/null}
-  rc=$?
-  t1=$(cut -d' ' -f1 /proc/uptime)
-  sed "s/^/[$name] /" /tmp/$name.out
-  why=""
-  [ "$rc" = "$want" ] || why="rc=$rc want=$want"
-  for s in "$@"; do grep -qF -- "$s" /tmp/$name.out || why="$why missing '$s'"; done
-  if [ -z "$why" ]; then echo "@@TEST $name PASS dt=$(awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}')"
-  else echo "@@TEST $name FAIL $why"; fi
-}
+. /rig/lib.sh
 
 case "$(cat /proc/device-tree/intc@*/compatible 2>/dev/null)" in
   *gic-v3*) GIC=3 ;;

@@ -10,24 +10,44 @@ W=build/rig; mkdir -p "$W"
 ENVF=$(tests/rig/fetch.sh); export SAEVM_RIG_ENV=$ENVF
 # shellcheck disable=SC1090
 source "$ENVF"
-tests/rig/mk-initramfs.sh -o "$W/l2.cpio" --init tests/boot/l2-init.sh
+tests/rig/mk-initramfs.sh -o "$W/l2.cpio" --init tests/boot/l2-init.sh \
+  --modules "virtio_mmio virtio_blk virtio_console virtio_rng ext4 crc32c_generic"
 # 105 MiB of padding as a second cpio archive: L1 appends it to l2.cpio.
 rm -rf "$W/pad" && mkdir -p "$W/pad" && truncate -s 110100480 "$W/pad/pad.bin"
 (cd "$W/pad" && echo pad.bin | cpio -o -H newc --quiet --owner=0:0) > "$W/pad.cpio"
-tests/rig/mk-initramfs.sh -o "$W/l1.cpio" --init tests/boot/l1-cases.sh \
-  --add "$SAEVM:/rig/saevm" --add "$RIG_IMAGE:/rig/Image" --add "$W/l2.cpio:/rig/l2.cpio" \
+COMMON=(--add "$SAEVM:/rig/saevm" --add "$RIG_IMAGE:/rig/Image" --add "$W/l2.cpio:/rig/l2.cpio"
+  --add tests/boot/lib.sh:/rig/lib.sh)
+tests/rig/mk-initramfs.sh -o "$W/l1.cpio" --init tests/boot/l1-cases.sh "${COMMON[@]}" \
   --add "$W/pad.cpio:/rig/pad.cpio"
+tests/rig/mk-initramfs.sh -o "$W/l1-io.cpio" --init tests/boot/l1-io-cases.sh "${COMMON[@]}" \
+  --modules "virtio_mmio virtio_blk"
+rm -f "$W/fs.img"; truncate -s 32M "$W/fs.img"
 
 pass=0 fail=0
-for gic in 3 2; do
-  log=$W/boot-gic$gic.log
-  echo "boot: L1 with GICv$gic (log $log)"
-  tests/rig/boot-l1.sh --initrd "$W/l1.cpio" --log "$log" --gic $gic --timeout 600 --quiet || true
+for run in gic3 gic2 io; do
+  log=$W/boot-$run.log
+  case $run in
+    gic3) args=(--initrd "$W/l1.cpio" --gic 3);;
+    gic2) args=(--initrd "$W/l1.cpio" --gic 2);;
+    io) args=(--initrd "$W/l1-io.cpio" --gic 3 --disk "$W/fs.img");;
+  esac
+  echo "boot: L1 run '$run' (log $log)"
+  tests/rig/boot-l1.sh "${args[@]}" --log "$log" --timeout 600 --quiet || true
   grep -E '@@TEST|@@L1' "$log" | sed 's/^/  /' || true
   grep -q '@@L1 cases-done' "$log" || { echo "  FAIL: L1 did not finish its cases"; fail=$((fail + 1)); }
   pass=$((pass + $(grep -c '@@TEST .* PASS' "$log" || true)))
   fail=$((fail + $(grep -c '@@TEST .* FAIL' "$log" || true)))
 done
+
+# The filesystem the L2 guest made on L1's disk, checked on this host.
+if e2fsck -fn "$W/fs.img" >/dev/null 2>&1 &&
+   [[ $(debugfs -R "cat /hello.txt" "$W/fs.img" 2>/dev/null) == "hello from the guest" ]] &&
+   [[ $(debugfs -R "cat /dir/random.bin" "$W/fs.img" 2>/dev/null | sha256sum | cut -d' ' -f1) == \
+      $(debugfs -R "cat /dir/random.sha256" "$W/fs.img" 2>/dev/null) ]]; then
+  echo "  e2fsck and the guest's files on this host: PASS"; pass=$((pass + 1))
+else
+  echo "  e2fsck and the guest's files on this host: FAIL"; fail=$((fail + 1))
+fi
 
 # The dumped device tree, decompiled on this host with dtc.
 log=$W/boot-gic3.log

@@ -5,9 +5,10 @@
 # timings), and to stdout unless --quiet.
 #
 #   boot-l1.sh --initrd CPIO --log LOG [--gic 3|2] [--timeout SEC] [--quiet]
+#              [--disk IMG]   (IMG becomes L1's /dev/vda, virtio-blk over mmio)
 # Exit: QEMU's status (0 after L1's poweroff), 124 on timeout.
 set -euo pipefail
-INITRD='' LOG='' GIC=3 TIMEOUT=600 QUIET=0
+INITRD='' LOG='' GIC=3 TIMEOUT=600 QUIET=0 DISK=''
 while (($#)); do
   case $1 in
     --initrd) INITRD=$2; shift 2;;
@@ -15,6 +16,7 @@ while (($#)); do
     --gic) GIC=$2; shift 2;;
     --timeout) TIMEOUT=$2; shift 2;;
     --quiet) QUIET=1; shift;;
+    --disk) DISK=$2; shift 2;;
     *) echo "boot-l1: unknown option $1" >&2; exit 2;;
   esac
 done
@@ -27,6 +29,7 @@ QEMU=(qemu-system-aarch64 -M "virt,virtualization=on,gic-version=$GIC"
   -cpu max,pauth-impdef=on -smp 2 -m 2048 -accel tcg,thread=multi
   -display none -monitor none -serial stdio -nic none -no-reboot
   -kernel "$RIG_IMAGE" -initrd "$INITRD" -append "console=ttyAMA0 panic=-1 quiet")
+[[ -n $DISK ]] && QEMU+=(-drive "if=none,id=d0,file=$DISK,format=raw" -device virtio-blk-device,drive=d0)
 export QUIET
 set +e
 timeout -k 5 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 |

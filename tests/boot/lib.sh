@@ -1,0 +1,21 @@
+# lib.sh - sourced by the L1 case scripts: case_ runs saevm once and checks
+# its exit code and output, printing "@@TEST name PASS" or "@@TEST name FAIL why".
+K=/rig/Image
+L2=/rig/l2.cpio
+case_() { # name want-rc timeout-s "saevm args" [must-contain]...
+  name=$1 want=$2 limit=$3 args=$4; shift 4
+  t0=$(cut -d' ' -f1 /proc/uptime)
+  eval "timeout -s KILL $limit saevm $args" > /tmp/$name.out 2>&1 < ${STDIN:-/dev/null}
+  rc=$?
+  t1=$(cut -d' ' -f1 /proc/uptime)
+  sed "s/^/[$name] /" /tmp/$name.out
+  why=""
+  [ "$rc" = "$want" ] || why="rc=$rc want=$want"
+  for s in "$@"; do grep -qF -- "$s" /tmp/$name.out || why="$why missing '$s'"; done
+  verdict "$name" "$why" "dt=$(awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}')"
+}
+verdict() { # name why-it-failed(empty: pass) [note]
+  if [ -z "$2" ]; then echo "@@TEST $1 PASS $3"; else echo "@@TEST $1 FAIL $2"; fi
+}
+# The value printed by the guest after "@@L2 KEY=" in a case's output.
+guest_says() { tr -d '\r' < /tmp/$1.out | sed -n "s/.*@@L2 $2=\([^ ]*\).*/\1/p" | head -1; }
