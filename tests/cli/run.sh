@@ -20,6 +20,7 @@ printf '\x1f\x8b\x08\x00rest-of-a-gzip-file-padding-padding-padding-padding-padd
 head -c 4096 /dev/urandom > "$T/random.bin"
 : > "$T/empty"
 truncate -s 100M "$T/big.cpio"
+truncate -s 1M "$T/disk.img"
 
 # expect CODE 'stderr substring' -- saevm args...
 expect() {
@@ -53,7 +54,14 @@ expect 65 "big-endian"                    -- run -k Image-be
 expect 65 "too short"                     -- run -k empty
 expect 67 "raise -m"                      -- run -k Image -m 64
 expect 67 "initrd (100 MiB)"              -- run -k Image -m 128 -i big.cpio
+expect 66 "cannot open disk nodisk.img"  -- run -k Image -d nodisk.img
+expect 64 "unknown option 'rw'"           -- run -k Image -d disk.img,rw
+expect 64 "id is longer than 20"          -- run -k Image -d disk.img,id=abcdefghijklmnopqrstuvwxyz
+expect 64 "at most 8 disks"               -- run -k Image -d a -d b -d c -d d -d e -d f -d g -d h -d i
+expect 64 "--console 'tty'"               -- run -k Image --console tty
+expect 66 "cannot open disk /: Is a directory" -- run -k Image -d /
 expect 69 "cannot open KVM device /nonexistent/kvm" -- run -k Image --kvm-dev /nonexistent/kvm
+expect 69 "cannot open KVM device /nonexistent/kvm" -- run -k Image -d disk.img,ro --kvm-dev /nonexistent/kvm
 expect 0  ""                              -- --help
 expect 0  ""                              -- version
 expect 0  ""                              -- help exit-codes
