@@ -10,7 +10,7 @@ CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-proto
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -D_GNU_SOURCE -Ivmm/uapi/arm64 -MMD -MP
 SRCS := vmm/cli.c vmm/error.c vmm/log.c vmm/memory.c vmm/mmio_bus.c vmm/host.c vmm/kvm.c \
 	vmm/irq.c vmm/term.c vmm/console.c vmm/vcpu.c vmm/vm.c \
-	devices/uart_8250.c devices/virtqueue.c devices/virtio_mmio.c devices/virtio_blk.c devices/virtio_rng.c devices/virtio_console.c vmm/iothread.c fdt/fdt.c boot/image.c boot/layout.c boot/loader.c
+	devices/uart_8250.c devices/virtqueue.c devices/virtio_mmio.c devices/virtio_blk.c devices/virtio_rng.c devices/virtio_console.c devices/virtio_net.c devices/net_slirp.c devices/net_tap.c vmm/iothread.c fdt/fdt.c boot/image.c boot/layout.c boot/loader.c
 MAIN := vmm/main.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(filter-out tests/unit/harness.c,$(wildcard tests/unit/test_*.c)))
 
@@ -18,8 +18,10 @@ ifeq ($(ARCH),native)
   OUT := $(BUILD)
   CC ?= gcc
   RUN :=
-  LIBS := -lfdt -lpthread
-  TEST_LIBS := -lcmocka -lfdt -lpthread
+  CFLAGS_COMMON += $(shell pkg-config --cflags slirp 2>/dev/null)
+  SLIRP_LIBS := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
+  LIBS := -lfdt $(SLIRP_LIBS) -lpthread
+  TEST_LIBS := -lcmocka -lfdt $(SLIRP_LIBS) -lpthread
 else ifeq ($(ARCH),arm64)
   TRIPLE := aarch64-linux-gnu
   QEMU_USER := qemu-aarch64-static
@@ -45,7 +47,8 @@ ifneq ($(ARCH),native)
   CFLAGS_COMMON += -I$(SLIRP)/include/slirp
   LIBS := -static -L$(SYSLIB) -L$(SLIRP)/lib -l:libfdt.a -l:libslirp.a -l:libglib-2.0.a \
 	-l:libpcre2-8.a -lm -lpthread
-  TEST_LIBS := -L$(SYSLIB) -Wl,-rpath-link,$(SYSLIB) -lcmocka -l:libfdt.a -lpthread
+  TEST_LIBS := -L$(SYSLIB) -L$(SLIRP)/lib -Wl,-rpath-link,$(SYSLIB) -lcmocka -l:libfdt.a -l:libslirp.a \
+	-l:libglib-2.0.a -l:libpcre2-8.a -lm -lpthread
   RUN := QEMU_LD_PREFIX=/usr/$(TRIPLE) LD_LIBRARY_PATH=$(abspath $(SYSLIB)) $(QEMU_USER)
   SYSROOT_STAMP := $(SYSROOT)/.complete
 endif
@@ -65,7 +68,7 @@ $(SYSROOT_STAMP):
 $(SLIRP)/lib/libslirp.a: $(SYSROOT_STAMP)
 	tests/deps/slirp.sh $(ARCH) $(SYSROOT) $(SLIRP)
 
-$(OUT)/obj/%.o: %.c $(SYSROOT_STAMP)
+$(OUT)/obj/%.o: %.c $(SYSROOT_STAMP) $(if $(SLIRP),$(SLIRP)/lib/libslirp.a)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $(ARCH) $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<

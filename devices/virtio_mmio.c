@@ -72,6 +72,7 @@ struct virtio_mmio {
 	int irq_fd;      /* irqfd, or -1 */
 	struct iothread io;
 	atomic_ulong notifies, interrupts, failures;
+	struct virtio_model_ops *owned_ops;
 };
 
 static struct virtio_mmio *to_t(struct device *dev) { return (struct virtio_mmio *)dev; }
@@ -134,6 +135,16 @@ void virtio_mmio_push(struct virtio_mmio *t, unsigned q, uint16_t head, uint32_t
 	vq_push(&t->queues[q].vq, head, written);
 }
 
+void virtio_mmio_unpop(struct virtio_mmio *t, unsigned q, uint16_t n)
+{
+	vq_unpop(&t->queues[q].vq, n);
+}
+
+bool virtio_mmio_queue_has_buffers(struct virtio_mmio *t, unsigned q)
+{
+	return virtio_mmio_queue_live(t, q) && vq_has_available(&t->queues[q].vq);
+}
+
 void virtio_mmio_interrupt_if_wanted(struct virtio_mmio *t, unsigned q)
 {
 	if (vq_should_interrupt(&t->queues[q].vq))
@@ -181,15 +192,19 @@ void virtio_mmio_process_all(struct virtio_mmio *t)
 	}
 }
 
-static void on_notify(void *opaque)
+void virtio_mmio_handle_notify(struct virtio_mmio *t)
 {
-	struct virtio_mmio *t = opaque;
 	uint64_t count;
 
 	if (read(t->notify_fd, &count, sizeof(count)) < 0)
 		return;
 	atomic_fetch_add_explicit(&t->notifies, 1, memory_order_relaxed);
 	virtio_mmio_process_all(t);
+}
+
+static void on_notify(void *opaque)
+{
+	virtio_mmio_handle_notify(opaque);
 }
 
 /* Device reset (status 0): every queue and negotiation state back to
@@ -232,6 +247,8 @@ static void write_status(struct virtio_mmio *t, uint8_t value)
 		else
 			t->negotiated = t->driver_features;
 	}
+	if ((value & STATUS_DRIVER_OK) && !(t->status & STATUS_DRIVER_OK) && t->ops->activate)
+		t->ops->activate(t->model, t->negotiated);
 	t->status = (uint8_t)(value & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 }
 
@@ -395,6 +412,8 @@ static int vmmio_start(struct device *dev, struct error *err)
 				close(fd);
 		}
 	}
+	if (t->ops->start_loop)
+		return t->ops->start_loop(t->model, t, t->notify_fd, err);
 	snprintf(name, sizeof(name), "%.11s-io", t->ops->kind + (strncmp(t->ops->kind, "virtio-", 7) ? 0 : 7));
 	if (iothread_init(&t->io, name, err) < 0 ||
 	    iothread_watch(&t->io, t->notify_fd, on_notify, t, err) < 0 ||
@@ -408,6 +427,8 @@ static void vmmio_stop(struct device *dev)
 	struct virtio_mmio *t = to_t(dev);
 
 	iothread_stop(&t->io);
+	if (t->ops->stop_loop)
+		t->ops->stop_loop(t->model);
 	if (t->ops->shutdown)
 		t->ops->shutdown(t->model);
 }
@@ -443,6 +464,7 @@ static void vmmio_destroy(struct device *dev)
 		pthread_mutex_destroy(&t->queues[q].lock);
 	pthread_mutex_destroy(&t->lock);
 	free(t->chain);
+	free(t->owned_ops);
 	free(t);
 }
 
@@ -456,6 +478,11 @@ static const struct device_ops virtio_mmio_ops = {
 	.print_stats = vmmio_print_stats,
 	.destroy = vmmio_destroy,
 };
+
+void virtio_mmio_own_ops(struct virtio_mmio *t, struct virtio_model_ops *ops)
+{
+	t->owned_ops = ops;
+}
 
 struct virtio_mmio *virtio_mmio_of(struct device *dev)
 {

@@ -48,6 +48,14 @@ struct virtio_model_ops {
 	void (*process)(void *model, struct virtio_mmio *t, unsigned q);
 	/* The driver reset the device (vCPU thread, queues locked). */
 	void (*reset)(void *model);
+	/* The driver set DRIVER_OK: features are final (vCPU thread). */
+	void (*activate)(void *model, uint64_t negotiated);
+	/* Models that need their own I/O loop (virtio-net: the backend's
+	 * sockets change all the time) start it here and call
+	 * virtio_mmio_handle_notify() when notify_fd is readable; without
+	 * this hook the transport runs a plain I/O thread. */
+	int (*start_loop)(void *model, struct virtio_mmio *t, int notify_fd, struct error *err);
+	void (*stop_loop)(void *model);
 	/* The VM is ending: the I/O thread has stopped; flush. */
 	void (*shutdown)(void *model);
 	void (*print_stats)(void *model, FILE *out);
@@ -59,6 +67,10 @@ struct virtio_model_ops {
 struct device *virtio_mmio_create(uint64_t base, int spi, const struct virtio_mmio_env *env,
 				  const struct virtio_model_ops *ops, void *model, const uint8_t *config,
 				  uint32_t config_len, struct error *err);
+
+/* Hands the transport a heap-allocated ops table to free with the device
+ * (for models whose features are only known at creation). */
+void virtio_mmio_own_ops(struct virtio_mmio *t, struct virtio_model_ops *ops);
 
 /* The transport behind a device made by virtio_mmio_create (NULL for any
  * other device). */
@@ -78,6 +90,9 @@ void virtio_mmio_serve(struct virtio_mmio *t, unsigned q, virtio_chain_fn fn);
  * (virtio-console's receive queue fills buffers when input arrives). */
 enum vq_pop_result virtio_mmio_pop(struct virtio_mmio *t, unsigned q, struct vq_chain *chain);
 void virtio_mmio_push(struct virtio_mmio *t, unsigned q, uint16_t head, uint32_t written);
+void virtio_mmio_unpop(struct virtio_mmio *t, unsigned q, uint16_t n);
+/* Live, and the driver has buffers we have not taken yet. */
+bool virtio_mmio_queue_has_buffers(struct virtio_mmio *t, unsigned q);
 void virtio_mmio_interrupt_if_wanted(struct virtio_mmio *t, unsigned q);
 void virtio_mmio_lock_queue(struct virtio_mmio *t, unsigned q);
 void virtio_mmio_unlock_queue(struct virtio_mmio *t, unsigned q);
@@ -90,6 +105,8 @@ void virtio_mmio_fail(struct virtio_mmio *t, unsigned q, const char *why);
  * this instead of an I/O thread). */
 void virtio_mmio_process_all(struct virtio_mmio *t);
 uint32_t virtio_mmio_interrupt_status(const struct virtio_mmio *t);
+/* Consumes a notification (notify_fd readable) and serves the queues. */
+void virtio_mmio_handle_notify(struct virtio_mmio *t);
 uint8_t virtio_mmio_status(const struct virtio_mmio *t);
 
 #endif

@@ -157,6 +157,16 @@ enum vq_pop_result vq_pop(struct virtqueue *vq, struct vq_chain *chain, const ch
 	return VQ_GOT_CHAIN;
 }
 
+void vq_unpop(struct virtqueue *vq, uint16_t n)
+{
+	vq->last_avail_idx = (uint16_t)(vq->last_avail_idx - n);
+}
+
+bool vq_has_available(const struct virtqueue *vq)
+{
+	return le16_load(AVAIL_IDX(vq)) != vq->last_avail_idx;
+}
+
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
 {
 	uint8_t *elem = USED_RING(vq, vq->used_idx % vq->size);

@@ -55,6 +55,12 @@ const char *vq_setup(struct virtqueue *vq, const struct guest_mem *mem, uint16_t
 /* Takes the next available chain. On VQ_BROKEN, *why says what was wrong. */
 enum vq_pop_result vq_pop(struct virtqueue *vq, struct vq_chain *chain, const char **why);
 
+/* Gives back the last n popped chains untouched (a frame that did not fit
+ * in the buffers available). */
+void vq_unpop(struct virtqueue *vq, uint16_t n);
+/* Whether the driver has made buffers available that we have not taken. */
+bool vq_has_available(const struct virtqueue *vq);
+
 /* Returns a chain to the guest with `written` bytes written into it. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written);
 

@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -192,6 +193,164 @@ static int set_console(struct vm_config *c, const char *v, struct error *e)
 	return 0;
 }
 
+static int parse_port(const char *text, size_t len, uint16_t *out)
+{
+	char buf[8];
+	unsigned v;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, text, len);
+	buf[len] = 0;
+	if (parse_uint(buf, 65535, &v) < 0 || v == 0)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static int parse_ipv4(const char *text, size_t len, uint32_t *out)
+{
+	char buf[INET_ADDRSTRLEN];
+	struct in_addr a;
+
+	if (len == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, text, len);
+	buf[len] = 0;
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return -1;
+	*out = a.s_addr;
+	return 0;
+}
+
+/* tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (or udp:), as QEMU's hostfwd */
+static int parse_hostfwd(const char *spec, size_t len, struct hostfwd *f)
+{
+	char s[80];
+	char *hostaddr, *hostport, *dash, *guestaddr, *guestport;
+
+	if (len >= sizeof(s))
+		return -1;
+	memcpy(s, spec, len);
+	s[len] = 0;
+	snprintf(f->text, sizeof(f->text), "%s", s);
+	if (!strncmp(s, "tcp:", 4))
+		f->udp = false;
+	else if (!strncmp(s, "udp:", 4))
+		f->udp = true;
+	else
+		return -1;
+	hostaddr = s + 4;
+	dash = strchr(hostaddr, '-');
+	if (!dash)
+		return -1;
+	*dash = 0;
+	guestaddr = dash + 1;
+	hostport = strrchr(hostaddr, ':');
+	guestport = strrchr(guestaddr, ':');
+	if (!hostport || !guestport)
+		return -1;
+	*hostport++ = 0;
+	*guestport++ = 0;
+	return parse_ipv4(hostaddr, strlen(hostaddr), &f->host_addr) < 0 ||
+	       parse_port(hostport, strlen(hostport), &f->host_port) < 0 ||
+	       parse_ipv4(guestaddr, strlen(guestaddr), &f->guest_addr) < 0 ||
+	       parse_port(guestport, strlen(guestport), &f->guest_port) < 0 ? -1 : 0;
+}
+
+static int parse_mac(const char *text, size_t len, uint8_t mac[6])
+{
+	unsigned b[6];
+	char buf[18], tail;
+
+	if (len != 17)
+		return -1;
+	memcpy(buf, text, len);
+	buf[len] = 0;
+	if (sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+		return -1;
+	if (b[0] & 1) /* a multicast address cannot be a NIC's */
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+/* -n user[,hostfwd=...][,net=A.B.C.D/N][,mac=..] | tap,ifname=NAME[,mac=..] | none */
+static int set_net(struct vm_config *c, const char *v, struct error *e)
+{
+	struct nic_config *nic;
+	const char *p = v, *comma;
+	size_t len;
+
+	if (!strcmp(v, "none")) {
+		c->nnics = 0;
+		return 0;
+	}
+	if (c->nnics == VM_MAX_NICS)
+		return err_set(e, EXIT_USAGE, "--net: at most %d NICs", VM_MAX_NICS);
+	nic = &c->nics[c->nnics];
+	memset(nic, 0, sizeof(*nic));
+	comma = strchr(p, ',');
+	len = comma ? (size_t)(comma - p) : strlen(p);
+	if (len == 4 && !strncmp(p, "user", 4)) {
+		nic->kind = NIC_USER;
+		nic->net = htonl(0x0a000200);   /* 10.0.2.0 */
+		nic->mask = htonl(0xffffff00);  /* /24 */
+	} else if (len == 3 && !strncmp(p, "tap", 3)) {
+		nic->kind = NIC_TAP;
+	} else {
+		return err_set(e, EXIT_USAGE, "--net '%s': expected user, tap or none", v);
+	}
+	while (comma) {
+		p = comma + 1;
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len > 8 && !strncmp(p, "hostfwd=", 8) && nic->kind == NIC_USER) {
+			if (nic->nfwd == NIC_MAX_HOSTFWD)
+				return err_set(e, EXIT_USAGE, "--net: at most %d hostfwd rules", NIC_MAX_HOSTFWD);
+			if (parse_hostfwd(p + 8, len - 8, &nic->fwd[nic->nfwd]) < 0)
+				return err_set(e, EXIT_USAGE,
+					       "--net '%.*s': expected hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT",
+					       (int)len, p);
+			nic->nfwd++;
+		} else if (len > 4 && !strncmp(p, "net=", 4) && nic->kind == NIC_USER) {
+			const char *slash = memchr(p + 4, '/', len - 4);
+			unsigned bits = 24;
+			uint32_t net;
+			char nb[4] = { 0 };
+			if (slash && (size_t)(p + len - slash - 1) < sizeof(nb))
+				memcpy(nb, slash + 1, (size_t)(p + len - slash - 1));
+			if (parse_ipv4(p + 4, slash ? (size_t)(slash - (p + 4)) : len - 4, &net) < 0 || !net ||
+			    (slash && (parse_uint(nb, 30, &bits) < 0 || bits < 8)))
+				return err_set(e, EXIT_USAGE, "--net '%.*s': expected net=A.B.C.D/N (N from 8 to 30)",
+					       (int)len, p);
+			nic->mask = htonl(bits ? 0xffffffffu << (32 - bits) : 0);
+			nic->net = net & nic->mask;
+		} else if (len > 4 && !strncmp(p, "mac=", 4)) {
+			if (parse_mac(p + 4, len - 4, nic->mac) < 0)
+				return err_set(e, EXIT_USAGE, "--net '%.*s': expected mac=XX:XX:XX:XX:XX:XX (unicast)",
+					       (int)len, p);
+			nic->mac_set = true;
+		} else if (len > 7 && !strncmp(p, "ifname=", 7) && nic->kind == NIC_TAP) {
+			if (len - 7 >= sizeof(nic->ifname))
+				return err_set(e, EXIT_USAGE, "--net: ifname is longer than %zu characters",
+					       sizeof(nic->ifname) - 1);
+			memcpy(nic->ifname, p + 7, len - 7);
+		} else {
+			return err_set(e, EXIT_USAGE, "--net '%s': unknown option '%.*s'", v, (int)len, p);
+		}
+	}
+	if (nic->kind == NIC_TAP && !nic->ifname[0])
+		return err_set(e, EXIT_USAGE, "--net '%s': a tap needs ifname=NAME", v);
+	c->nnics++;
+	return 0;
+}
+
 static int set_no_rng(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->rng = false; return 0; }
 
 struct option_def {
@@ -210,6 +369,9 @@ static const struct option_def options[] = {
 	{ "mem", 'm', true, set_mem, "SIZE", "guest RAM: MiB, or with K/M/G/T (default 256M)" },
 	{ "cpus", 'c', true, set_cpus, "N", "number of vCPUs (default 1)" },
 	{ "disk", 'd', true, set_disk, "PATH[,ro][,direct][,id=NAME]", "virtio-blk disk: a raw image or block device (up to 8)" },
+	{ "net", 'n', true, set_net, "SPEC",
+	  "a virtio-net NIC, up to 4: user[,hostfwd=tcp:[ADDR]:PORT-[ADDR]:PORT][,net=10.0.2.0/24][,mac=M],\n"
+	  "                               tap,ifname=NAME[,mac=M], or none. Default: no NIC" },
 	{ "console", 0, true, set_console, "KIND", "serial (ttyS0, default) or virtio (hvc0; the UART stays for earlycon)" },
 	{ "no-rng", 0, false, set_no_rng, NULL, "no virtio-rng entropy device (default: one, fed by getrandom)" },
 	{ "name", 0, true, set_name, "NAME", "a name for this VM (default saevm-PID)" },

@@ -27,6 +27,33 @@ struct disk_config {
 
 enum console_kind { CONSOLE_SERIAL, CONSOLE_VIRTIO };
 
+#define VM_MAX_NICS 4
+#define NIC_MAX_HOSTFWD 16
+
+enum nic_kind { NIC_USER, NIC_TAP };
+
+/* hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, as QEMU's. */
+struct hostfwd {
+	bool udp;
+	uint32_t host_addr;  /* network byte order; 0 = any */
+	uint16_t host_port;
+	uint32_t guest_addr; /* network byte order; 0 = the first DHCP address */
+	uint16_t guest_port;
+	char text[80];       /* as the user wrote it, for messages */
+};
+
+struct nic_config {
+	enum nic_kind kind;
+	uint8_t mac[6];
+	bool mac_set;            /* else derived from --name and the NIC's index */
+	/* user */
+	uint32_t net, mask;      /* network byte order; default 10.0.2.0/24 */
+	unsigned nfwd;
+	struct hostfwd fwd[NIC_MAX_HOSTFWD];
+	/* tap */
+	char ifname[16];
+};
+
 enum vm_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION, ACTION_HELP_EXIT_CODES };
 
 struct vm_config {
@@ -45,6 +72,8 @@ struct vm_config {
 	struct disk_config disks[VM_MAX_DISKS];
 	unsigned ndisks;
 	enum console_kind console;
+	struct nic_config nics[VM_MAX_NICS];
+	unsigned nnics;
 	bool rng;                /* virtio-rng (default on) */
 	enum log_level log_level;
 };

@@ -16,6 +16,7 @@
 #include "../devices/uart_8250.h"
 #include "../devices/virtio_blk.h"
 #include "../devices/virtio_console.h"
+#include "../devices/virtio_net.h"
 #include "../devices/virtio_rng.h"
 #include "../fdt/dt.h"
 #include "kvm_uapi.h"
@@ -81,6 +82,28 @@ static void console_quit(void *opaque)
 	vm_request_stop(opaque, EXIT_CONSOLE_QUIT, NULL);
 }
 
+void vm_nic_mac(const struct vm_config *cfg, unsigned index, uint8_t mac[6])
+{
+	char name[64];
+	uint32_t h = 2166136261u; /* FNV-1a of the VM's name and the NIC's index */
+
+	if (cfg->nics[index].mac_set) {
+		memcpy(mac, cfg->nics[index].mac, 6);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s#%u", cfg->name ? cfg->name : "", index);
+	if (!cfg->name)
+		snprintf(name, sizeof(name), "pid%d#%u", (int)getpid(), index);
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	mac[0] = 0x02; /* locally administered, unicast */
+	mac[1] = 0x5a;
+	mac[2] = (uint8_t)(h >> 24);
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)h;
+}
+
 /* virtio-mmio slot n: its window and its interrupt. */
 static uint64_t slot_base(unsigned n) { return VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_STRIDE; }
 static int slot_spi(unsigned n) { return (int)(VIRTIO_FIRST_SPI + n); }
@@ -120,6 +143,17 @@ int vm_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 			r = add(vm, virtio_blk_create(slot_base(slot), slot_spi(slot), &env, d, err), err);
 		else
 			disk_close(d);
+		slot++;
+	}
+	for (unsigned i = 0; r == 0 && i < cfg->nnics; i++) {
+		const struct nic_config *nic = &cfg->nics[i];
+		struct net_backend *be = nic->kind == NIC_USER ? net_slirp_create(nic, err) : net_tap_create(nic, err);
+		uint8_t mac[6];
+
+		if (!be)
+			return -1;
+		vm_nic_mac(cfg, i, mac);
+		r = add(vm, virtio_net_create(slot_base(slot), slot_spi(slot), &env, be, mac, err), err);
 		slot++;
 	}
 	/* Created after the UART, the virtio console takes the keyboard. */

@@ -7,8 +7,8 @@
  *   0x080a_0000  GICv3 redistributors, 128 KiB per vCPU (up to 0x0900_0000)
  *   0x0900_0000  16550 UART (ttyS0), 4 KiB window, SPI 0
  *   0x0a00_0000  virtio-mmio transports, 512 bytes each, SPI 1, 2, ...:
- *                the disks in command-line order (vda, vdb...), then the
- *                virtio console, then virtio-rng
+ *                the disks in command-line order (vda, vdb...), the NICs
+ *                (eth0...), the virtio console, then virtio-rng
  *   0x8000_0000  RAM, -m bytes (1 MiB multiple; kernel at the bottom,
  *                initrd and DTB at the top, see boot/layout.h)
  *
@@ -120,6 +120,9 @@ uint8_t *vm_build_dtb(struct vm *vm, const struct boot_layout *layout, const cha
 int vm_load(struct vm *vm, const struct boot_files *files, const struct boot_layout *layout,
 	    const void *dtb, size_t dtb_size, struct error *err);
 int vm_run(struct vm *vm, int signal_fd, struct error *err);
+/* NIC `index`'s MAC: the one given, else locally administered and stable
+ * for a given --name. */
+void vm_nic_mac(const struct vm_config *cfg, unsigned index, uint8_t mac[6]);
 int vm_reset_for_reboot(struct vm *vm, struct error *err);
 void vm_destroy(struct vm *vm);
 
