@@ -20,47 +20,16 @@ static struct virtio_mmio *t;
 static char image[64];
 static int image_fd;
 
-static uint32_t reg_read(unsigned off)
-{
-	uint8_t data[8] = { 0 };
-	assert_true(mmio_bus_dispatch(&bus, BASE + off, data, 4, false));
-	return (uint32_t)le_bytes_to_u64(data, 4);
-}
+static uint32_t reg_read(unsigned off) { return fd_reg_read(&bus, BASE, off); }
+static void reg_write(unsigned off, uint32_t v) { fd_reg_write(&bus, BASE, off, v); }
 
-static void reg_write(unsigned off, uint32_t v)
-{
-	uint8_t data[8];
-	u64_to_le_bytes(data, 4, v);
-	assert_true(mmio_bus_dispatch(&bus, BASE + off, data, 4, true));
-}
-
-/* The Linux driver's bring-up sequence (virtio 1.2 §3.1.1). */
 static void driver_init(uint64_t drop_features)
 {
-	uint64_t features;
-
-	reg_write(0x070, 0);            /* reset */
-	reg_write(0x070, 1 | 2);        /* ACKNOWLEDGE | DRIVER */
-	reg_write(0x014, 0);
-	features = reg_read(0x010);
-	reg_write(0x014, 1);
-	features |= (uint64_t)reg_read(0x010) << 32;
-	features &= ~drop_features;
-	reg_write(0x024, 0);
-	reg_write(0x020, (uint32_t)features);
-	reg_write(0x024, 1);
-	reg_write(0x020, (uint32_t)(features >> 32));
-	reg_write(0x070, 1 | 2 | 8);    /* FEATURES_OK */
-	assert_int_equal(reg_read(0x070) & 8, 8);
+	assert_int_equal(reg_read(0x000), 0x74726976);
+	assert_true(fd_bring_up(&bus, BASE, &drv, 1, drop_features) != 0);
 	reg_write(0x030, 0);
 	assert_int_equal(reg_read(0x034), 256);
-	reg_write(0x038, drv.size);
-	reg_write(0x080, (uint32_t)(FD_RAM_GPA + FD_DESC)); reg_write(0x084, 0);
-	reg_write(0x090, (uint32_t)(FD_RAM_GPA + FD_AVAIL)); reg_write(0x094, 0);
-	reg_write(0x0a0, (uint32_t)(FD_RAM_GPA + FD_USED)); reg_write(0x0a4, 0);
-	reg_write(0x044, 1);
 	assert_int_equal(reg_read(0x044), 1);
-	reg_write(0x070, 1 | 2 | 8 | 4); /* DRIVER_OK */
 }
 
 static int make_device(bool read_only)

@@ -156,7 +156,7 @@ static void test_bad_head_and_next(void **state)
 static void test_avail_index_jump(void **state)
 {
 	(void)state;
-	le16_store(drv.ram + FD_AVAIL + 2, 9); /* 9 new entries in an 8-entry queue */
+	le16_store(fd_ring(&drv, FD_AVAIL + 2), 9); /* 9 new entries in an 8-entry queue */
 	expect_broken("more than the queue size");
 }
 
@@ -189,7 +189,7 @@ static void test_event_idx_wraparound(void **state)
 	/* Start both sides near 65535, as after a long uptime. */
 	vq.last_avail_idx = vq.used_idx = vq.signalled_used = 65533;
 	drv.avail_idx = 65533;
-	le16_store(drv.ram + FD_AVAIL + 2, 65533);
+	le16_store(fd_ring(&drv, FD_AVAIL + 2), 65533);
 	for (unsigned k = 0; k < 6; k++) { /* used idx 65533 -> 65539, i.e. 3 */
 		uint16_t used_before = vq.used_idx;
 		drv.data_top = FD_DATA;
@@ -199,7 +199,7 @@ static void test_event_idx_wraparound(void **state)
 		/* The driver asks for an interrupt only when used idx passes
 		 * used_event: set used_event to the entry just pushed on even
 		 * rounds, to an old one on odd rounds. */
-		le16_store(drv.ram + FD_AVAIL + 4 + 2 * drv.size, k % 2 ? (uint16_t)(used_before - 3) : used_before);
+		le16_store(fd_ring(&drv, FD_AVAIL + 4 + 2 * drv.size), k % 2 ? (uint16_t)(used_before - 3) : used_before);
 		vq.signalled_valid = true;
 		vq.signalled_used = used_before;
 		assert_int_equal(vq_should_interrupt(&vq), k % 2 == 0);
@@ -207,7 +207,7 @@ static void test_event_idx_wraparound(void **state)
 	assert_int_equal(fd_used_idx(&drv), 3); /* wrapped */
 	/* avail_event tells the driver where the device stands. */
 	assert_false(vq_enable_notify(&vq));
-	assert_int_equal(le16_load(drv.ram + FD_USED + 4 + 8 * drv.size), 3);
+	assert_int_equal(le16_load(fd_ring(&drv, FD_USED + 4 + 8 * drv.size)), 3);
 	fd_add_chain(&drv, one, 1, NULL);
 	assert_true(vq_enable_notify(&vq)); /* new work arrived: pop again */
 }
@@ -223,7 +223,7 @@ static void test_no_interrupt_flag_without_event_idx(void **state)
 	assert_int_equal(vq_pop(&vq, &chain, &why), VQ_GOT_CHAIN);
 	vq_push(&vq, chain.head, 4);
 	assert_true(vq_should_interrupt(&vq));
-	le16_store(drv.ram + FD_AVAIL, 1); /* VRING_AVAIL_F_NO_INTERRUPT */
+	le16_store(fd_ring(&drv, FD_AVAIL), 1); /* VRING_AVAIL_F_NO_INTERRUPT */
 	assert_false(vq_should_interrupt(&vq));
 }
 
