@@ -140,6 +140,11 @@ void virtio_mmio_unpop(struct virtio_mmio *t, unsigned q, uint16_t n)
 	vq_unpop(&t->queues[q].vq, n);
 }
 
+bool virtio_mmio_want_buffers(struct virtio_mmio *t, unsigned q)
+{
+	return virtio_mmio_queue_live(t, q) && vq_notify_on_next_avail(&t->queues[q].vq);
+}
+
 bool virtio_mmio_queue_has_buffers(struct virtio_mmio *t, unsigned q)
 {
 	return virtio_mmio_queue_live(t, q) && vq_has_available(&t->queues[q].vq);

@@ -91,6 +91,9 @@ void virtio_mmio_serve(struct virtio_mmio *t, unsigned q, virtio_chain_fn fn);
 enum vq_pop_result virtio_mmio_pop(struct virtio_mmio *t, unsigned q, struct vq_chain *chain);
 void virtio_mmio_push(struct virtio_mmio *t, unsigned q, uint16_t head, uint32_t written);
 void virtio_mmio_unpop(struct virtio_mmio *t, unsigned q, uint16_t n);
+/* Asks the driver to notify when it adds buffers (event-idx's
+ * avail_event); true if some arrived meanwhile (look again). */
+bool virtio_mmio_want_buffers(struct virtio_mmio *t, unsigned q);
 /* Live, and the driver has buffers we have not taken yet. */
 bool virtio_mmio_queue_has_buffers(struct virtio_mmio *t, unsigned q);
 void virtio_mmio_interrupt_if_wanted(struct virtio_mmio *t, unsigned q);

@@ -122,7 +122,9 @@ static enum place_result place_frame(struct virtio_net *n, const uint8_t *hdr, c
 	return PLACED;
 }
 
-/* Moves backlogged frames into the guest while it has room. Lock held. */
+/* Moves backlogged frames into the guest while it has room. Lock held.
+ * When frames must wait, asks the driver to notify us of new buffers
+ * (without that, event-idx lets it refill silently). */
 static bool flush_backlog(struct virtio_net *n)
 {
 	bool any = false;
@@ -130,8 +132,11 @@ static bool flush_backlog(struct virtio_net *n)
 	while (n->backlog_len) {
 		struct frame *f = &n->backlog[n->backlog_head];
 		enum place_result r = place_frame(n, f->has_hdr ? f->hdr : NULL, f->data, f->len);
-		if (r == NO_ROOM)
+		if (r == NO_ROOM) {
+			if (virtio_mmio_want_buffers(n->t, RX))
+				continue; /* the guest added buffers meanwhile */
 			break;
+		}
 		if (r == NEVER_FITS)
 			n->rx_too_big++;
 		any |= r == PLACED;
@@ -176,9 +181,11 @@ static void net_receive(void *dev, const uint8_t *hdr, const uint8_t *frame, siz
 			backlog_add(n, hdr, frame, len); /* keep the order */
 		} else {
 			enum place_result r = place_frame(n, hdr, frame, len);
-			if (r == NO_ROOM)
+			if (r == NO_ROOM) {
 				backlog_add(n, hdr, frame, len);
-			else if (r == NEVER_FITS)
+				if (virtio_mmio_want_buffers(n->t, RX)) /* raced with a refill */
+					placed |= flush_backlog(n);
+			} else if (r == NEVER_FITS)
 				n->rx_too_big++;
 			placed |= r == PLACED;
 		}

@@ -189,6 +189,16 @@ bool vq_enable_notify(struct virtqueue *vq)
 	return le16_load(AVAIL_IDX(vq)) != vq->last_avail_idx;
 }
 
+bool vq_notify_on_next_avail(struct virtqueue *vq)
+{
+	uint16_t idx = le16_load(AVAIL_IDX(vq));
+
+	if (vq->event_idx)
+		le16_store(AVAIL_EVENT(vq), idx);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return le16_load(AVAIL_IDX(vq)) != idx;
+}
+
 bool vq_should_interrupt(struct virtqueue *vq)
 {
 	uint16_t old = vq->signalled_used, now = vq->used_idx;

@@ -69,6 +69,11 @@ void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written);
  * meanwhile (the caller must then pop again instead of going to sleep). */
 bool vq_enable_notify(struct virtqueue *vq);
 
+/* For a device waiting for more buffers than are available: asks the
+ * driver (EVENT_IDX) to notify when it adds the next one. True if buffers
+ * were added while we asked (look again rather than sleep). */
+bool vq_notify_on_next_avail(struct virtqueue *vq);
+
 /* Whether the driver wants an interrupt for what was pushed since the last
  * one (EVENT_IDX's used_event, or VRING_AVAIL_F_NO_INTERRUPT). */
 bool vq_should_interrupt(struct virtqueue *vq);

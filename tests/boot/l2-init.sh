@@ -1,5 +1,17 @@
 # The L2 guest's payload (run by /init, which powers off afterwards).
 # What it does is chosen by the kernel parameter t=... that a test passes.
+dhcp_up() { # a lease from slirp's DHCP, applied by udhcpc's script
+  cat > /tmp/dhcp.sh <<'S'
+#!/bin/sh
+[ "$1" = bound ] || exit 0
+ip addr add $ip/${mask:-24} dev $interface
+ip route add default via $router
+echo "@@L2 lease=$ip router=$router dns=$dns"
+S
+  chmod +x /tmp/dhcp.sh
+  ip link set eth0 up
+  udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 5 2>/dev/null
+}
 echo "@@L2 userspace cpus=$(grep -c ^processor /proc/cpuinfo) memkb=$(awk '/MemTotal/{print $2}' /proc/meminfo)"
 case " $(cat /proc/cmdline) " in
   *" t=panic "*) echo "@@L2 panicking"; echo c > /proc/sysrq-trigger ;;
@@ -31,5 +43,26 @@ case " $(cat /proc/cmdline) " in
     echo "@@L2 hvc=up"
     sh ;;
   *" t=sleep "*) sleep 60 ;;
+  *" t=dhcp "*)
+    dhcp_up
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    wget -q -O /tmp/f http://10.0.2.2:8080/file.bin
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    echo "@@L2 got=$(sha256sum < /tmp/f | cut -d' ' -f1) secs=$(awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}')" ;;
+  *" t=fwd "*)
+    dhcp_up
+    echo "@@L2 listening"
+    nc -l -p 5000 -e dd of=/tmp/in 2>/dev/null
+    echo "@@L2 received=$(sha256sum < /tmp/in | cut -d' ' -f1)"
+    nc -l -p 5001 -e cat /tmp/in
+    echo "@@L2 sent-back" ;;
+  *" t=tap "*)
+    ip link set eth0 up
+    ip addr add 192.168.100.2/24 dev eth0
+    ping -c 3 -W 2 192.168.100.1 >/dev/null && echo "@@L2 ping=ok"
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    wget -q -O /tmp/f http://192.168.100.1:8080/file.bin
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    echo "@@L2 got=$(sha256sum < /tmp/f | cut -d' ' -f1) secs=$(awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}')" ;;
 esac
 echo "@@L2 done"

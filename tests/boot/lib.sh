@@ -3,7 +3,7 @@
 K=/rig/Image
 L2=/rig/l2.cpio
 case_() { # name want-rc timeout-s "saevm args" [must-contain]...
-  name=$1 want=$2 limit=$3 args=$4; shift 4
+  local name=$1 want=$2 limit=$3 args=$4 t0 t1 rc why s; shift 4
   t0=$(cut -d' ' -f1 /proc/uptime)
   eval "timeout -s KILL $limit saevm $args" > /tmp/$name.out 2>&1 < ${STDIN:-/dev/null}
   rc=$?
@@ -17,5 +17,5 @@ case_() { # name want-rc timeout-s "saevm args" [must-contain]...
 verdict() { # name why-it-failed(empty: pass) [note]
   if [ -z "$2" ]; then echo "@@TEST $1 PASS $3"; else echo "@@TEST $1 FAIL $2"; fi
 }
-# The value printed by the guest after "@@L2 KEY=" in a case's output.
-guest_says() { tr -d '\r' < /tmp/$1.out | sed -n "s/.*@@L2 $2=\([^ ]*\).*/\1/p" | head -1; }
+# The value of KEY=... on the guest's "@@L2 ..." lines in a case's output.
+guest_says() { tr -d '\r' < /tmp/$1.out | grep '@@L2 ' | sed -n "s/.* $2=\([^ ]*\).*/\1/p" | head -1; }

@@ -174,6 +174,8 @@ static void test_receive_waits_for_buffers(void **state)
 	fb.be.sink.receive(fb.be.sink.dev, NULL, f1, sizeof(f1));
 	fb.be.sink.receive(fb.be.sink.dev, NULL, f2, sizeof(f2));
 	assert_int_equal(fd_used_idx(&rxq), 0);
+	/* With event-idx, the device asked to hear of the next buffer. */
+	assert_int_equal(le16_load(fd_ring(&rxq, FD_USED + 4 + 8 * rxq.size)), 0);
 	fd_add_chain(&rxq, &b, 1, &gpa[0]);
 	fd_add_chain(&rxq, &b, 1, &gpa[1]);
 	virtio_mmio_process_all(t); /* the guest's notify */
