@@ -3,6 +3,7 @@
 # build/s390x/saevm against a private sysroot of Debian's s390x packages.
 # `make check` runs every test, `make demo` boots a guest in the nested rig.
 
+.DEFAULT_GOAL := all
 ARCH ?= native
 BUILD := build
 DEPS := $(BUILD)/deps
@@ -10,7 +11,7 @@ CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-proto
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -D_GNU_SOURCE -Ivmm/uapi/arm64 -MMD -MP
 SRCS := vmm/cli.c vmm/error.c vmm/log.c vmm/memory.c vmm/mmio_bus.c vmm/host.c vmm/kvm.c \
 	vmm/irq.c vmm/term.c vmm/console.c vmm/vcpu.c vmm/vm.c \
-	devices/uart_8250.c devices/virtqueue.c devices/virtio_mmio.c devices/virtio_blk.c devices/virtio_rng.c devices/virtio_console.c devices/virtio_net.c devices/net_slirp.c devices/net_tap.c vmm/iothread.c fdt/fdt.c boot/image.c boot/layout.c boot/loader.c
+	devices/uart_8250.c devices/virtqueue.c devices/virtio_mmio.c devices/virtio_blk.c devices/virtio_rng.c devices/virtio_console.c devices/exit_dev.c devices/virtio_net.c devices/net_slirp.c devices/net_tap.c vmm/iothread.c fdt/fdt.c boot/image.c boot/layout.c boot/loader.c
 MAIN := vmm/main.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(filter-out tests/unit/harness.c,$(wildcard tests/unit/test_*.c)))
 
@@ -59,7 +60,19 @@ CFLAGS += $(CFLAGS_COMMON)
 Q := $(if $(V),,@)
 OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(SRCS))
 
-.PHONY: all check unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
+# The polling test guest (tests/guest): freestanding arm64, an Image of its own.
+GUEST_CC := aarch64-linux-gnu-gcc
+GUEST_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding -nostdlib -nostartfiles -static \
+	-mgeneral-regs-only -mstrict-align -fno-stack-protector -fno-pic -no-pie -fno-builtin \
+	-fno-tree-loop-distribute-patterns -Wl,-T,tests/guest/probe.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments
+$(BUILD)/guest/probe.img: tests/guest/probe.c tests/guest/start.S tests/guest/probe.ld
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GUEST   $@")
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -o $(BUILD)/guest/probe.elf tests/guest/start.S tests/guest/probe.c
+	$(Q)aarch64-linux-gnu-objcopy -O binary $(BUILD)/guest/probe.elf $@
+guest: $(BUILD)/guest/probe.img
+
+.PHONY: all check guest unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
 all: $(OUT)/saevm
 
 $(SYSROOT_STAMP):
@@ -93,13 +106,13 @@ unit: $(addprefix $(OUT)/tests/,$(UNIT_TESTS))
 # the CLI's error handling, then real boots in the nested rig.
 check:
 	tests/deps/install.sh native cross rig
-	$(MAKE) unit
+	$(MAKE) all unit
 	$(MAKE) ARCH=s390x unit
 	$(MAKE) ARCH=arm64 unit
 	$(MAKE) ARCH=s390x all
 	tests/cli/run.sh $(BUILD)/saevm
 	SAEVM_WRAP=qemu-s390x-static tests/cli/run.sh $(BUILD)/s390x/saevm
-	$(MAKE) ARCH=arm64 all
+	$(MAKE) ARCH=arm64 all guest
 	tests/boot/run.sh
 
 demo:

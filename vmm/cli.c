@@ -454,6 +454,9 @@ static int parse_run_args(int argc, char *const argv[], int first, struct vm_con
 	}
 	if (cfg->action == ACTION_RUN && !cfg->kernel_path)
 		return err_set(err, EXIT_USAGE, "no kernel given: saevm run -k IMAGE (see saevm run --help)");
+	if (cfg->host_profile == HOST_PROFILE_S390 && cfg->cpus > 1)
+		return err_set(err, EXIT_USAGE,
+			       "-c %u: the s390 kvm-arm64 module runs one vCPU per VM (--host-profile s390)", cfg->cpus);
 	return 0;
 }
 

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "kvm_uapi.h"
@@ -37,6 +39,20 @@ int kvm_vm_type_for(uint64_t gpa_end, unsigned ipa_bits_max, unsigned *bits_out)
 	return (int)KVM_VM_TYPE_ARM_IPA_SIZE(bits);
 }
 
+/* What to tell a user whose KVM device would not open. On IBM Z the arm64
+ * guests need the SAE facility (hwcap bit 23, "sae" in /proc/cpuinfo) and
+ * the kvm-arm64 module; elsewhere, arm64 KVM. */
+static const char *missing_device_hint(void)
+{
+	struct utsname u;
+
+	if (uname(&u) == 0 && !strcmp(u.machine, "s390x"))
+		return getauxval(AT_HWCAP) & (1UL << 23)
+			       ? "IBM Z: load the kvm-arm64 module, and check you may open /dev/kvm-arm64"
+			       : "IBM Z: this machine lacks the SAE facility that runs arm64 guests";
+	return "is this an arm64 KVM host, and may you use it?";
+}
+
 static bool can_create_device(int vm_fd, uint32_t type)
 {
 	struct kvm_create_device cd = { .type = type, .flags = KVM_CREATE_DEVICE_TEST };
@@ -58,10 +74,11 @@ int kvm_create(struct kvm_vm *kvm, const char *path, uint64_t gpa_end, enum host
 	caps->device_path = path;
 	kvm->dev_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (kvm->dev_fd < 0)
-		return err_errno(err, EXIT_HOST_UNSUPPORTED, errno,
-				 "cannot open KVM device %s (is this an arm64 KVM host, and may you use it?)",
-				 path);
+		return err_errno(err, EXIT_HOST_UNSUPPORTED, errno, "cannot open KVM device %s (%s)", path,
+				 missing_device_hint());
 	version = ioctl(kvm->dev_fd, KVM_GET_API_VERSION, 0);
+	if (version < 0)
+		return err_set(err, EXIT_HOST_UNSUPPORTED, "%s is not a KVM device", path);
 	if (version != KVM_API_VERSION)
 		return err_set(err, EXIT_HOST_UNSUPPORTED, "%s speaks KVM API %d, saevm needs %d",
 			       path, version, KVM_API_VERSION);
@@ -91,11 +108,18 @@ int kvm_create(struct kvm_vm *kvm, const char *path, uint64_t gpa_end, enum host
 		caps->max_vcpus = 1;
 	caps->ioeventfd = check_ext(kvm->vm_fd, KVM_CAP_IOEVENTFD) > 0;
 	caps->irqfd = check_ext(kvm->vm_fd, KVM_CAP_IRQFD) > 0;
+	/* Every arm64 KVM has this VM ioctl, the s390 module included; an
+	 * x86 or s390-native /dev/kvm does not (ENOTTY). */
+	memset(&preferred, 0, sizeof(preferred));
+	if (ioctl(kvm->vm_fd, KVM_ARM_PREFERRED_TARGET, &preferred) == 0)
+		caps->vcpu_target = preferred.target;
+	else if (errno == ENOTTY)
+		return err_set(err, EXIT_HOST_UNSUPPORTED,
+			       "%s is not an arm64 KVM (it runs this host's own kind of guests)", path);
+	else
+		caps->vcpu_target = KVM_ARM_TARGET_GENERIC_V8;
 	caps->gicv3 = can_create_device(kvm->vm_fd, KVM_DEV_TYPE_ARM_VGIC_V3);
 	caps->gicv2 = can_create_device(kvm->vm_fd, KVM_DEV_TYPE_ARM_VGIC_V2);
-	memset(&preferred, 0, sizeof(preferred));
-	caps->vcpu_target = ioctl(kvm->vm_fd, KVM_ARM_PREFERRED_TARGET, &preferred) == 0
-				    ? preferred.target : KVM_ARM_TARGET_GENERIC_V8;
 	caps->vcpu_features_allowed = (1u << KVM_ARM_VCPU_PSCI_0_2) | (1u << KVM_ARM_VCPU_POWER_OFF);
 	caps->psci_0_2_cap = check_ext(kvm->vm_fd, KVM_CAP_ARM_PSCI_0_2) > 0;
 	caps->psci = PSCI_SYSTEM_OFF_ONLY; /* until the boot vCPU's init says more */
@@ -185,6 +209,12 @@ int kvm_vcpu_init(struct kvm_vm *kvm, int fd, unsigned index, struct error *err)
 		want = (want & (1u << KVM_ARM_VCPU_POWER_OFF)) ? want & ~(1u << KVM_ARM_VCPU_POWER_OFF) : 0;
 	}
 	if (index == 0) {
+		struct kvm_reg_list probe = { .n = 0 };
+		/* Informational: the s390 module (v4) answers a positive count
+		 * where arm64 answers -1/E2BIG for n = 0; both mean "works". */
+		int r = ioctl(fd, KVM_GET_REG_LIST, &probe);
+		log_debug("vCPU 0: KVM_GET_REG_LIST reports %llu registers (%s)", (unsigned long long)probe.n,
+			  r >= 0 || errno == E2BIG ? "supported" : strerror(errno));
 		caps->vcpu_features = want;
 		if (caps->profile != HOST_PROFILE_S390)
 			caps->psci = psci_from(caps, want);

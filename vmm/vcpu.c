@@ -30,7 +30,7 @@ void vm_request_stop(struct vm *vm, int exit_code, const char *why, ...)
 		va_start(ap, why);
 		vsnprintf(msg, sizeof(msg), why, ap);
 		va_end(ap);
-		log_msg(exit_code == EXIT_GUEST_POWEROFF ? LOG_INFO : LOG_ERROR, "%s", msg);
+		log_msg(exit_code == EXIT_GUEST_POWEROFF || exit_code < 64 ? LOG_INFO : LOG_ERROR, "%s", msg);
 	}
 	/* immediate_exit first, then the signal: a vCPU between its stopping
 	 * check and KVM_RUN returns at once instead of entering the guest. */

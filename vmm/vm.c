@@ -13,6 +13,7 @@
 
 #include "../boot/layout.h"
 #include "../boot/loader.h"
+#include "../devices/exit_dev.h"
 #include "../devices/uart_8250.h"
 #include "../devices/virtio_blk.h"
 #include "../devices/virtio_console.h"
@@ -82,6 +83,11 @@ static void console_quit(void *opaque)
 	vm_request_stop(opaque, EXIT_CONSOLE_QUIT, NULL);
 }
 
+static void guest_exit(void *opaque, int code)
+{
+	vm_request_stop(opaque, code, "the guest set exit code %d", code);
+}
+
 void vm_nic_mac(const struct vm_config *cfg, unsigned index, uint8_t mac[6])
 {
 	char name[64];
@@ -136,6 +142,8 @@ int vm_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 		return -1;
 	console_on_quit(&vm->console, console_quit, vm);
 	r = add(vm, uart_8250_create(UART_BASE, UART_SPI, &vm->irq, &vm->console, err), err);
+	if (r == 0)
+		r = add(vm, exit_dev_create(EXIT_DEV_BASE, guest_exit, vm, err), err);
 	for (unsigned i = 0; i < cfg->ndisks; i++) {
 		struct disk *d = disks[i];
 		disks[i] = NULL; /* ours now, even on failure */

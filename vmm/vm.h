@@ -6,6 +6,7 @@
  *   0x0801_0000  GICv2 CPU interface (8 KiB)
  *   0x080a_0000  GICv3 redistributors, 128 KiB per vCPU (up to 0x0900_0000)
  *   0x0900_0000  16550 UART (ttyS0), 4 KiB window, SPI 0
+ *   0x0900_1000  exit device ("saevm,exit"): the guest's exit code
  *   0x0a00_0000  virtio-mmio transports, 512 bytes each, SPI 1, 2, ...:
  *                the disks in command-line order (vda, vdb...), the NICs
  *                (eth0...), the virtio console, then virtio-rng

@@ -33,6 +33,22 @@ if [ $GIC = 3 ]; then
   # --dump-dtb writes the blob and exits 0; the host checks it with dtc.
   case_ dump-dtb 0 20 "run -k $K -i $L2 -c 2 -p 'quiet x=1' --dump-dtb /tmp/guest.dtb"
   od -An -v -tx1 /tmp/guest.dtb | sed 's/^/@@DTB/'
+  # The polling probe guest: no interrupts needed, as on the s390 module.
+  truncate -s 1M /tmp/probe-disk.img
+  for profile in auto s390; do
+    case_ probe-$profile 0 30 "run -k /rig/probe.img -d /tmp/probe-disk.img -n user --console virtio --host-profile $profile" \
+      "PROBE dtb PASS" "PROBE uart PASS" "PROBE blk PASS" "PROBE net PASS" "PROBE console PASS" \
+      "PROBE hello from hvc0" "PROBE VERDICT PASS"
+  done
+  grep -q "a Linux guest needs interrupt support" /tmp/probe-s390.out &&
+    verdict probe-s390-says-no-irqchip "" || verdict probe-s390-says-no-irqchip "no warning about interrupts"
+  # A failing step reaches the shell as exit code 1 (read-only disk: the write fails).
+  case_ probe-verdict-fail 1 30 "run -k /rig/probe.img -d /tmp/probe-disk.img,ro --host-profile s390" \
+    "PROBE blk FAIL" "PROBE VERDICT FAIL"
+  case_ s390-two-cpus 64 10 "run -k /rig/probe.img --host-profile s390 -c 2" "runs one vCPU per VM"
+  case_ s390-irqchip 64 10 "run -k /rig/probe.img --host-profile s390 --irqchip gicv3" "has no interrupt controller"
+  # The guest-settable exit code reaches the shell.
+  case_ guest-exit-7 7 60 "run -k $K -i $L2 -p 'quiet t=exit7'" "@@L2 exiting 7"
 else
   case_ gicv2 0 60 "run -k $K -i $L2 -p quiet -c 2 --irqchip gicv2" "@@L2 userspace cpus=2" "@@L2 done"
   case_ auto-gicv2 0 60 "run -k $K -i $L2 -p quiet" "@@L2 done"

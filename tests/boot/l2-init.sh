@@ -43,6 +43,7 @@ case " $(cat /proc/cmdline) " in
     echo "@@L2 hvc=up"
     sh ;;
   *" t=sleep "*) sleep 60 ;;
+  *" t=exit7 "*) echo "@@L2 exiting 7"; devmem 0x9001000 32 7; sleep 5 ;;
   *" t=dhcp "*)
     dhcp_up
     t0=$(cut -d' ' -f1 /proc/uptime)

@@ -18,7 +18,7 @@ rm -rf "$W/pad" && mkdir -p "$W/pad" && truncate -s 110100480 "$W/pad/pad.bin"
 COMMON=(--add "$SAEVM:/rig/saevm" --add "$RIG_IMAGE:/rig/Image" --add "$W/l2.cpio:/rig/l2.cpio"
   --add tests/boot/lib.sh:/rig/lib.sh)
 tests/rig/mk-initramfs.sh -o "$W/l1.cpio" --init tests/boot/l1-cases.sh "${COMMON[@]}" \
-  --add "$W/pad.cpio:/rig/pad.cpio"
+  --add "$W/pad.cpio:/rig/pad.cpio" --add build/guest/probe.img:/rig/probe.img
 tests/rig/mk-initramfs.sh -o "$W/l1-io.cpio" --init tests/boot/l1-io-cases.sh "${COMMON[@]}" \
   --modules "virtio_mmio virtio_blk"
 tests/rig/mk-initramfs.sh -o "$W/l1-net.cpio" --init tests/boot/l1-net-cases.sh "${COMMON[@]}" --modules tun

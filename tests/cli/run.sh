@@ -62,6 +62,14 @@ expect 64 "--console 'tty'"               -- run -k Image --console tty
 expect 66 "cannot open disk /: Is a directory" -- run -k Image -d /
 expect 69 "cannot open KVM device /nonexistent/kvm" -- run -k Image --kvm-dev /nonexistent/kvm
 expect 69 "cannot open KVM device /nonexistent/kvm" -- run -k Image -d disk.img,ro --kvm-dev /nonexistent/kvm
+expect 69 "/dev/null is not a KVM device"  -- run -k Image --kvm-dev /dev/null
+expect 64 "runs one vCPU per VM"          -- run -k Image --host-profile s390 -c 2
+expect 64 "--host-profile 'z15'"          -- run -k Image --host-profile z15
+expect 64 "expected user, tap or none"    -- run -k Image -n bridge
+expect 64 "expected hostfwd=tcp|udp"      -- run -k Image -n user,hostfwd=tcp:2222-22
+expect 64 "a tap needs ifname=NAME"       -- run -k Image -n tap
+expect 64 "expected mac="                 -- run -k Image -n user,mac=01:00:00:00:00:01
+expect 64 "expected net=A.B.C.D/N"        -- run -k Image -n user,net=10.0.2.0/33
 expect 0  ""                              -- --help
 expect 0  ""                              -- version
 expect 0  ""                              -- help exit-codes

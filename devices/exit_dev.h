@@ -1,0 +1,22 @@
+/* exit_dev.h - a guest-settable exit code for scripted boot tests.
+ *
+ * DT: compatible = "saevm,exit", reg = <0x0 0x09001000 0x0 0x1000>.
+ * A 32-bit write of N to offset 0 ends the VM at once and saevm exits
+ * with status N & 0xff. From a Linux guest's shell (busybox):
+ *     devmem 0x9001000 32 7        # saevm exits 7
+ * Reads return 0x5341455f ("_EAS", i.e. "SAE_" little-endian) so a guest
+ * can check the device is there. */
+#ifndef SAEVM_EXIT_DEV_H
+#define SAEVM_EXIT_DEV_H
+
+#include "../vmm/device.h"
+
+#define EXIT_DEV_BASE 0x09001000ULL
+#define EXIT_DEV_SIZE 0x1000
+#define EXIT_DEV_MAGIC 0x5341455fu
+
+/* on_exit(opaque, code) is called on the vCPU thread that wrote. */
+struct device *exit_dev_create(uint64_t base, void (*on_exit)(void *opaque, int code), void *opaque,
+			       struct error *err);
+
+#endif
