@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "config_file.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -352,36 +354,54 @@ static int set_net(struct vm_config *c, const char *v, struct error *e)
 }
 
 static int set_no_rng(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->rng = false; return 0; }
+static int unset_no_rng(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->rng = true; return 0; }
+static int unset_reboot(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->reboot = false; return 0; }
+static int set_stats(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->stats = true; return 0; }
+static int unset_stats(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->stats = false; return 0; }
+static int set_console_log(struct vm_config *c, const char *v, struct error *e) { (void)e; c->console_log = v; return 0; }
+static int set_config(struct vm_config *c, const char *v, struct error *e) { (void)e; c->config_path = v; return 0; }
+
+static int set_timeout(struct vm_config *c, const char *v, struct error *e)
+{
+	if (parse_uint(v, 7 * 24 * 3600, &c->timeout_s) < 0 || c->timeout_s == 0)
+		return err_set(e, EXIT_USAGE, "--timeout '%s': expected whole seconds from 1 to 604800", v);
+	return 0;
+}
 
 struct option_def {
 	const char *long_name;
 	char short_name;   /* 0: none */
 	bool takes_value;
 	option_setter set;
+	option_setter unset; /* flags: "= false" in a config file */
 	const char *value_name;
 	const char *help;
 };
 
 static const struct option_def options[] = {
-	{ "kernel", 'k', true, set_kernel, "IMAGE", "arm64 kernel Image to boot (raw, uncompressed)" },
-	{ "initrd", 'i', true, set_initrd, "FILE", "initial ramdisk (cpio, compressed or not)" },
-	{ "params", 'p', true, set_params, "CMDLINE", "kernel command line; console=ttyS0 is added only when it names no console=" },
-	{ "mem", 'm', true, set_mem, "SIZE", "guest RAM: MiB, or with K/M/G/T (default 256M)" },
-	{ "cpus", 'c', true, set_cpus, "N", "number of vCPUs (default 1)" },
-	{ "disk", 'd', true, set_disk, "PATH[,ro][,direct][,id=NAME]", "virtio-blk disk: a raw image or block device (up to 8)" },
-	{ "net", 'n', true, set_net, "SPEC",
+	{ "kernel", 'k', true, set_kernel, NULL, "IMAGE", "arm64 kernel Image to boot (raw, uncompressed)" },
+	{ "initrd", 'i', true, set_initrd, NULL, "FILE", "initial ramdisk (cpio, compressed or not)" },
+	{ "params", 'p', true, set_params, NULL, "CMDLINE", "kernel command line; console=ttyS0 is added only when it names no console=" },
+	{ "mem", 'm', true, set_mem, NULL, "SIZE", "guest RAM: MiB, or with K/M/G/T (default 256M)" },
+	{ "cpus", 'c', true, set_cpus, NULL, "N", "number of vCPUs (default 1)" },
+	{ "disk", 'd', true, set_disk, NULL, "PATH[,ro][,direct][,id=NAME]", "virtio-blk disk: a raw image or block device (up to 8)" },
+	{ "net", 'n', true, set_net, NULL, "SPEC",
 	  "a virtio-net NIC, up to 4: user[,hostfwd=tcp:[ADDR]:PORT-[ADDR]:PORT][,net=10.0.2.0/24][,mac=M],\n"
 	  "                               tap,ifname=NAME[,mac=M], or none. Default: no NIC" },
-	{ "console", 0, true, set_console, "KIND", "serial (ttyS0, default) or virtio (hvc0; the UART stays for earlycon)" },
-	{ "no-rng", 0, false, set_no_rng, NULL, "no virtio-rng entropy device (default: one, fed by getrandom)" },
-	{ "name", 0, true, set_name, "NAME", "a name for this VM (default saevm-PID)" },
-	{ "irqchip", 0, true, set_irqchip, "KIND", "auto (GICv3, else GICv2, else none), gicv3, gicv2, none" },
-	{ "dump-dtb", 0, true, set_dump_dtb, "FILE", "write the device tree blob to FILE and exit" },
-	{ "reboot", 0, false, set_reboot, NULL, "reboot the guest when it resets (default: exit with code 80)" },
-	{ "kvm-dev", 0, true, set_kvm_dev, "PATH", "KVM device (default /dev/kvm-arm64 if present, else /dev/kvm)" },
-	{ "host-profile", 0, true, set_host_profile, "PROFILE", "auto, or s390: limit saevm to the s390 kvm-arm64 contract" },
-	{ "log-level", 0, true, set_log_level, "LEVEL", "error, warn (default), info or debug, on stderr" },
-	{ "help", 'h', false, set_help, NULL, "show this help" },
+	{ "console", 0, true, set_console, NULL, "KIND", "serial (ttyS0, default) or virtio (hvc0; the UART stays for earlycon)" },
+	{ "no-rng", 0, false, set_no_rng, unset_no_rng, NULL, "no virtio-rng entropy device (default: one, fed by getrandom)" },
+	{ "name", 0, true, set_name, NULL, "NAME", "a name for this VM (default saevm-PID; its control socket's name)" },
+	{ "config", 0, true, set_config, NULL, "FILE", "read options from FILE (see vmm.conf.example); the command line wins" },
+	{ "console-log", 0, true, set_console_log, NULL, "FILE", "also write everything the guest prints to FILE" },
+	{ "timeout", 0, true, set_timeout, NULL, "SECONDS", "stop the VM after SECONDS (exit code 85)" },
+	{ "stats", 0, false, set_stats, unset_stats, NULL, "print per-device counters on stderr at exit" },
+	{ "irqchip", 0, true, set_irqchip, NULL, "KIND", "auto (GICv3, else GICv2, else none), gicv3, gicv2, none" },
+	{ "dump-dtb", 0, true, set_dump_dtb, NULL, "FILE", "write the device tree blob to FILE and exit" },
+	{ "reboot", 0, false, set_reboot, unset_reboot, NULL, "reboot the guest when it resets (default: exit with code 80)" },
+	{ "kvm-dev", 0, true, set_kvm_dev, NULL, "PATH", "KVM device (default /dev/kvm-arm64 if present, else /dev/kvm)" },
+	{ "host-profile", 0, true, set_host_profile, NULL, "PROFILE", "auto, or s390: limit saevm to the s390 kvm-arm64 contract" },
+	{ "log-level", 0, true, set_log_level, NULL, "LEVEL", "error, warn (default), info or debug, on stderr" },
+	{ "help", 'h', false, set_help, NULL, NULL, "show this help" },
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -402,9 +422,47 @@ int cli_set_option(struct vm_config *cfg, const char *name, const char *value, s
 	return opt->set(cfg, value, err);
 }
 
+bool cli_option_is_flag(const char *name)
+{
+	const struct option_def *opt = find_long(name, strlen(name));
+	return opt && !opt->takes_value;
+}
+
+int cli_set_flag(struct vm_config *cfg, const char *name, bool on, struct error *err)
+{
+	const struct option_def *opt = find_long(name, strlen(name));
+
+	if (!opt || opt->takes_value)
+		return err_set(err, EXIT_USAGE, "'%s' is not a flag", name);
+	if (on)
+		return opt->set(cfg, NULL, err);
+	return opt->unset ? opt->unset(cfg, NULL, err) : 0;
+}
+
+/* --config FILE is read first, whatever its place: the rest of the command
+ * line then overrides it (a -d or -n on the command line replaces the
+ * file's disks or NICs). */
+static int load_config_first(int argc, char *const argv[], int first, struct vm_config *cfg, struct error *err)
+{
+	for (int i = first; i < argc; i++) {
+		const char *path = NULL;
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			path = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			path = argv[i] + 9;
+		if (path)
+			return config_file_load(cfg, path, err);
+	}
+	return 0;
+}
+
 static int parse_run_args(int argc, char *const argv[], int first, struct vm_config *cfg,
 			  struct error *err)
 {
+	bool cli_disks = false, cli_nets = false;
+
+	if (load_config_first(argc, argv, first, cfg, err) < 0)
+		return -1;
 	for (int i = first; i < argc; i++) {
 		const char *arg = argv[i];
 		const struct option_def *opt = NULL;
@@ -448,6 +506,14 @@ static int parse_run_args(int argc, char *const argv[], int first, struct vm_con
 			if (i + 1 >= argc)
 				return err_set(err, EXIT_USAGE, "option '%s' needs a value (%s)", shown, opt->value_name);
 			value = argv[++i];
+		}
+		if (opt->set == set_disk && !cli_disks) {
+			cli_disks = true;
+			cfg->ndisks = 0;
+		}
+		if (opt->set == set_net && !cli_nets) {
+			cli_nets = true;
+			cfg->nnics = 0;
 		}
 		if (opt->set(cfg, value, err) < 0)
 			return -1;

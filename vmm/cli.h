@@ -15,6 +15,11 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, struct error 
  * config file share this, so both accept exactly the same values. */
 int cli_set_option(struct vm_config *cfg, const char *name, const char *value, struct error *err);
 
+/* Whether `name` is a flag (an option without a value), and set or clear
+ * it (a config file's "reboot = false"). */
+bool cli_option_is_flag(const char *name);
+int cli_set_flag(struct vm_config *cfg, const char *name, bool on, struct error *err);
+
 /* Parses a size: a number of MiB, or a number with K, M, G or T (optionally
  * followed by "iB" or "B"). */
 int cli_parse_size(const char *text, uint64_t *out);

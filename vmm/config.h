@@ -75,6 +75,10 @@ struct vm_config {
 	struct nic_config nics[VM_MAX_NICS];
 	unsigned nnics;
 	bool rng;                /* virtio-rng (default on) */
+	const char *console_log; /* everything the guest printed, also to this file */
+	unsigned timeout_s;      /* 0: none */
+	bool stats;              /* per-device counters on stderr at exit */
+	const char *config_path; /* --config, for messages */
 	enum log_level log_level;
 };
 

@@ -6,6 +6,7 @@
 
 const struct exit_code_info exit_code_table[] = {
 	{ EXIT_GUEST_POWEROFF, "the guest powered off (PSCI SYSTEM_OFF), or --dump-dtb/--help/version finished" },
+	{ 1, "1-63: the exit code the guest set through the saevm,exit device" },
 	{ EXIT_USAGE, "bad command line: unknown option, malformed value, impossible combination" },
 	{ EXIT_BAD_KERNEL, "the kernel is not a bootable arm64 Image (bad magic, truncated, big-endian, compressed)" },
 	{ EXIT_NO_INPUT, "a file named on the command line is missing or unreadable" },
@@ -14,11 +15,15 @@ const struct exit_code_info exit_code_table[] = {
 	{ EXIT_HOST_UNSUPPORTED, "no usable KVM device, or the host lacks a feature that was asked for" },
 	{ EXIT_INTERNAL, "internal error in saevm (please report it)" },
 	{ EXIT_HOST_ERROR, "a host system call failed during setup (memory, threads, files)" },
+	{ EXIT_CONFIG, "the configuration file (--config) has an error; the message says file:line" },
 	{ EXIT_GUEST_RESET, "the guest asked for a reset (reboot) and --reboot was not given" },
 	{ EXIT_GUEST_CRASH, "KVM reported that the guest crashed" },
 	{ EXIT_VCPU_FAULT, "a vCPU stopped with an error KVM cannot handle (message names vCPU, PC, error)" },
 	{ EXIT_CONSOLE_QUIT, "the user quit with Ctrl-A x on the console" },
 	{ EXIT_SIGNAL, "saevm was stopped by SIGINT, SIGTERM or SIGHUP" },
+	{ EXIT_TIMEOUT, "the VM ran longer than --timeout and was stopped" },
+	{ EXIT_GUEST_PANIC, "the guest kernel panicked (reported through pvpanic)" },
+	{ EXIT_STOPPED, "the VM was stopped with `saevm stop NAME`" },
 };
 const unsigned exit_code_table_len = sizeof(exit_code_table) / sizeof(exit_code_table[0]);
 

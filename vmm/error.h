@@ -17,11 +17,15 @@ enum exit_code {
 	EXIT_DISK_IN_USE = 68,    /* a disk image is locked by another VM or program */
 	EXIT_HOST_UNSUPPORTED = 69, /* no KVM device, or the host lacks what was asked */
 	EXIT_HOST_ERROR = 71,     /* an OS call failed during setup (mmap, thread...) */
+	EXIT_CONFIG = 78,         /* the configuration file has an error (file:line says where) */
 	EXIT_GUEST_RESET = 80,    /* guest asked for a reset (PSCI SYSTEM_RESET), no --reboot */
 	EXIT_GUEST_CRASH = 81,    /* KVM reported a guest crash system event */
 	EXIT_VCPU_FAULT = 82,     /* KVM_RUN failed: the guest did what KVM cannot handle */
 	EXIT_CONSOLE_QUIT = 83,   /* the user pressed Ctrl-A x on the console */
 	EXIT_SIGNAL = 84,         /* stopped by SIGINT, SIGTERM or SIGHUP from outside */
+	EXIT_TIMEOUT = 85,        /* --timeout expired */
+	EXIT_GUEST_PANIC = 86,    /* the guest kernel panicked (pvpanic) */
+	EXIT_STOPPED = 87,        /* stopped by `saevm stop NAME` */
 };
 
 struct exit_code_info {
