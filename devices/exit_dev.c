@@ -8,6 +8,7 @@
 struct exit_dev {
 	struct device dev;
 	void (*on_exit)(void *opaque, int code);
+	void (*on_marker)(void *opaque);
 	void *opaque;
 };
 
@@ -23,6 +24,8 @@ static void exit_write(struct device *dev, uint64_t offset, unsigned len, uint64
 
 	if (offset == 0 && len == 4)
 		e->on_exit(e->opaque, (int)(value & 0xff));
+	else if (offset == 8 && len == 4 && value == EXIT_DEV_BOOT_MARKER && e->on_marker)
+		e->on_marker(e->opaque);
 }
 
 static int exit_fdt_node(struct device *dev, struct dt_ctx *dt)
@@ -39,8 +42,8 @@ static const struct device_ops exit_ops = {
 	.destroy = (void (*)(struct device *))free,
 };
 
-struct device *exit_dev_create(uint64_t base, void (*on_exit)(void *opaque, int code), void *opaque,
-			       struct error *err)
+struct device *exit_dev_create(uint64_t base, void (*on_exit)(void *opaque, int code),
+			       void (*on_marker)(void *opaque), void *opaque, struct error *err)
 {
 	struct exit_dev *e = calloc(1, sizeof(*e));
 
@@ -54,6 +57,7 @@ struct device *exit_dev_create(uint64_t base, void (*on_exit)(void *opaque, int 
 	e->dev.spi = -1;
 	snprintf(e->dev.node, sizeof(e->dev.node), "exit@%llx", (unsigned long long)base);
 	e->on_exit = on_exit;
+	e->on_marker = on_marker;
 	e->opaque = opaque;
 	return &e->dev;
 }

@@ -5,7 +5,11 @@
  * with status N & 0xff. From a Linux guest's shell (busybox):
  *     devmem 0x9001000 32 7        # saevm exits 7
  * Reads return 0x5341455f ("_EAS", i.e. "SAE_" little-endian) so a guest
- * can check the device is there. */
+ * can check the device is there.
+ *
+ * Boot-time marker, like Firecracker's boot timer: a 32-bit write of 123
+ * to offset 8 makes saevm log the wall and CPU time since it started:
+ *     devmem 0x9001008 32 123      # e.g. as the first line of /init */
 #ifndef SAEVM_EXIT_DEV_H
 #define SAEVM_EXIT_DEV_H
 
@@ -14,9 +18,11 @@
 #define EXIT_DEV_BASE 0x09001000ULL
 #define EXIT_DEV_SIZE 0x1000
 #define EXIT_DEV_MAGIC 0x5341455fu
+#define EXIT_DEV_BOOT_MARKER 123u
 
-/* on_exit(opaque, code) is called on the vCPU thread that wrote. */
-struct device *exit_dev_create(uint64_t base, void (*on_exit)(void *opaque, int code), void *opaque,
-			       struct error *err);
+/* on_exit(opaque, code) / on_marker(opaque) are called on the vCPU thread
+ * that wrote. */
+struct device *exit_dev_create(uint64_t base, void (*on_exit)(void *opaque, int code),
+			       void (*on_marker)(void *opaque), void *opaque, struct error *err);
 
 #endif

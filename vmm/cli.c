@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "config_file.h"
+#include "control.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -71,7 +72,13 @@ typedef int (*option_setter)(struct vm_config *cfg, const char *value, struct er
 
 static int set_kernel(struct vm_config *c, const char *v, struct error *e) { (void)e; c->kernel_path = v; return 0; }
 static int set_initrd(struct vm_config *c, const char *v, struct error *e) { (void)e; c->initrd_path = v; return 0; }
-static int set_name(struct vm_config *c, const char *v, struct error *e) { (void)e; c->name = v; return 0; }
+static int set_name(struct vm_config *c, const char *v, struct error *e)
+{
+	if (control_check_name(v, e) < 0)
+		return -1;
+	c->name = v;
+	return 0;
+}
 static int set_dump_dtb(struct vm_config *c, const char *v, struct error *e) { (void)e; c->dump_dtb_path = v; return 0; }
 static int set_kvm_dev(struct vm_config *c, const char *v, struct error *e) { (void)e; c->kvm_device = v; return 0; }
 static int set_reboot(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->reboot = true; return 0; }
@@ -547,9 +554,21 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, struct error 
 	}
 	if (!strcmp(cmd, "run"))
 		return parse_run_args(argc, argv, 2, cfg, err);
+	if (!strcmp(cmd, "list")) {
+		cfg->action = ACTION_LIST;
+		return argc == 2 ? 0 : err_set(err, EXIT_USAGE, "saevm list takes no arguments");
+	}
+	if (!strcmp(cmd, "stop") || !strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
+		cfg->action = ACTION_CONTROL;
+		cfg->control_command = cmd;
+		if (argc != 3)
+			return err_set(err, EXIT_USAGE, "usage: saevm %s NAME (saevm list shows the names)", cmd);
+		return set_name(cfg, argv[2], err);
+	}
 	if (cmd[0] == '-') /* `saevm -k Image ...` is taken as `saevm run -k Image ...` */
 		return parse_run_args(argc, argv, 1, cfg, err);
-	return err_set(err, EXIT_USAGE, "unknown command '%s' (commands: run, version, help)", cmd);
+	return err_set(err, EXIT_USAGE, "unknown command '%s' (commands: run, list, stop, pause, resume, version, help)",
+		       cmd);
 }
 
 static bool names_console(const char *params)
@@ -577,6 +596,8 @@ void cli_print_help(FILE *out)
 {
 	fprintf(out,
 		"usage: saevm run [-k] IMAGE [options]     boot an arm64 Linux guest\n"
+		"       saevm list                         the VMs running (their control sockets)\n"
+		"       saevm stop|pause|resume NAME       control a running VM\n"
 		"       saevm version | help [run|exit-codes]\n\n"
 		"options of run:\n");
 	for (unsigned i = 0; i < N_OPTIONS; i++) {

@@ -54,7 +54,7 @@ struct nic_config {
 	char ifname[16];
 };
 
-enum vm_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION, ACTION_HELP_EXIT_CODES };
+enum vm_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION, ACTION_HELP_EXIT_CODES, ACTION_LIST, ACTION_CONTROL };
 
 struct vm_config {
 	enum vm_action action;
@@ -79,6 +79,7 @@ struct vm_config {
 	unsigned timeout_s;      /* 0: none */
 	bool stats;              /* per-device counters on stderr at exit */
 	const char *config_path; /* --config, for messages */
+	const char *control_command; /* ACTION_CONTROL: stop, pause or resume (of `name`) */
 	enum log_level log_level;
 };
 

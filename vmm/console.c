@@ -19,6 +19,7 @@ int console_init(struct console *con, int in_fd, int out_fd, struct error *err)
 		return err_errno(err, EXIT_HOST_ERROR, errno, "eventfd for the console");
 	pthread_mutex_init(&con->lock, NULL);
 	con->in_eof = in_fd < 0;
+	con->log_fd = -1;
 	return 0;
 }
 
@@ -61,6 +62,11 @@ void console_write(struct console *con, const uint8_t *bytes, size_t len)
 		console_kick(con);
 }
 
+void console_set_log(struct console *con, int fd)
+{
+	con->log_fd = fd;
+}
+
 /* Writes out the ring; on the I/O thread, or at the end from main. */
 static void drain_output(struct console *con)
 {
@@ -81,6 +87,8 @@ static void drain_output(struct console *con)
 		pthread_mutex_unlock(&con->lock);
 		if (n == 0)
 			return;
+		if (con->log_fd >= 0 && write(con->log_fd, chunk, n) != (ssize_t)n)
+			log_debug("console log: %s", strerror(errno));
 		for (size_t off = 0; off < n;) {
 			ssize_t w = write(con->out_fd, chunk + off, n - off);
 			if (w < 0 && errno == EINTR)

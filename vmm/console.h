@@ -38,6 +38,7 @@ struct console {
 	atomic_ulong dropped_bytes;
 	atomic_ulong written_bytes;
 
+	int log_fd;           /* --console-log: a copy of all output, or -1 */
 	console_sink_fn sink;
 	void *sink_opaque;
 	console_quit_fn on_quit;
@@ -61,6 +62,8 @@ void console_destroy(struct console *con);
 
 void console_write(struct console *con, const uint8_t *bytes, size_t len);
 void console_kick(struct console *con);
+/* Also writes all guest output to fd (--console-log). */
+void console_set_log(struct console *con, int fd);
 
 /* The escape-key filter, pure for tests: turns `in` into the bytes for the
  * guest in `out` (at most 2 per input byte) and returns their count;

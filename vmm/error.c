@@ -16,6 +16,7 @@ const struct exit_code_info exit_code_table[] = {
 	{ EXIT_INTERNAL, "internal error in saevm (please report it)" },
 	{ EXIT_HOST_ERROR, "a host system call failed during setup (memory, threads, files)" },
 	{ EXIT_CONFIG, "the configuration file (--config) has an error; the message says file:line" },
+	{ EXIT_NO_SUCH_VM, "saevm stop/pause/resume NAME: no VM of that name is running" },
 	{ EXIT_GUEST_RESET, "the guest asked for a reset (reboot) and --reboot was not given" },
 	{ EXIT_GUEST_CRASH, "KVM reported that the guest crashed" },
 	{ EXIT_VCPU_FAULT, "a vCPU stopped with an error KVM cannot handle (message names vCPU, PC, error)" },

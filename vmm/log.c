@@ -2,8 +2,26 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 static enum log_level current_level = LOG_WARN;
+static struct timespec start_wall;
+
+void log_mark_start(void) { clock_gettime(CLOCK_MONOTONIC, &start_wall); }
+
+double log_wall_since_start(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start_wall.tv_sec) + (double)(now.tv_nsec - start_wall.tv_nsec) / 1e9;
+}
+
+double log_cpu_since_start(void)
+{
+	struct timespec cpu;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu); /* the process's CPU time since it began */
+	return (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
+}
 
 void log_set_level(enum log_level level) { current_level = level; }
 enum log_level log_get_level(void) { return current_level; }

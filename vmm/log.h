@@ -5,6 +5,11 @@
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
+/* saevm's own start, for the boot-time marker: wall and CPU seconds since. */
+void log_mark_start(void);
+double log_wall_since_start(void);
+double log_cpu_since_start(void);
+
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 void log_msg(enum log_level level, const char *fmt, ...)

@@ -15,6 +15,7 @@
 #include "../boot/loader.h"
 #include "../devices/virtio_blk.h"
 #include "cli.h"
+#include "control.h"
 #include "log.h"
 #include "vm.h"
 
@@ -118,8 +119,10 @@ int main(int argc, char **argv)
 {
 	struct vm_config cfg;
 	struct error err = { 0 };
+	char default_name[32];
 	int code;
 
+	log_mark_start();
 	if (cli_parse(argc, argv, &cfg, &err) < 0) {
 		fprintf(stderr, "saevm: error: %s\n", err.msg);
 		return err.code;
@@ -135,8 +138,16 @@ int main(int argc, char **argv)
 	case ACTION_VERSION:
 		printf("saevm %s\n", SAEVM_VERSION);
 		return 0;
+	case ACTION_LIST:
+		return control_cmd_list();
+	case ACTION_CONTROL:
+		return control_cmd_send(cfg.name, cfg.control_command);
 	case ACTION_RUN:
 		break;
+	}
+	if (!cfg.name) {
+		snprintf(default_name, sizeof(default_name), "saevm-%d", (int)getpid());
+		cfg.name = default_name;
 	}
 	code = run(&cfg, &err);
 	if (code < 0) {

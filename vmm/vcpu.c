@@ -24,6 +24,9 @@ void vm_request_stop(struct vm *vm, int exit_code, const char *why, ...)
 	pthread_mutex_unlock(&vm->stop_lock);
 	if (!first)
 		return;
+	pthread_mutex_lock(&vm->stop_lock);
+	pthread_cond_broadcast(&vm->pause_cond); /* parked vCPUs leave too */
+	pthread_mutex_unlock(&vm->stop_lock);
 	if (why) {
 		char msg[256];
 		va_list ap;
@@ -116,6 +119,44 @@ static const char *kvm_run_error_hint(int errnum)
 	}
 }
 
+/* Called when `paused` was seen: wait outside the guest until resumed. */
+static void park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->paused) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->stop_lock);
+	vm->parked--;
+	if (!atomic_load(&vm->stopping))
+		vcpu->run->immediate_exit = 0;
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+void vcpus_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	atomic_store(&vm->paused, true);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		vm->vcpus[i].run->immediate_exit = 1;
+		if (vm->vcpus[i].thread_started)
+			pthread_kill(vm->vcpus[i].thread, SIG_VCPU_KICK);
+	}
+	while (vm->parked < vm->ncpus && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->stop_lock);
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+void vcpus_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	atomic_store(&vm->paused, false);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -126,6 +167,10 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&kick, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	while (!atomic_load(&vm->stopping)) {
+		if (atomic_load_explicit(&vm->paused, memory_order_relaxed)) {
+			park(vcpu);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			int e = errno;
 			if (e == EINTR || e == EAGAIN)

@@ -2,6 +2,7 @@
 #include "vm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,17 +10,20 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../boot/layout.h"
 #include "../boot/loader.h"
 #include "../devices/exit_dev.h"
+#include "../devices/pvpanic.h"
 #include "../devices/uart_8250.h"
 #include "../devices/virtio_blk.h"
 #include "../devices/virtio_console.h"
 #include "../devices/virtio_net.h"
 #include "../devices/virtio_rng.h"
 #include "../fdt/dt.h"
+#include "control.h"
 #include "kvm_uapi.h"
 #include "log.h"
 
@@ -32,7 +36,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct error *err)
 	vm->cfg = cfg;
 	vm->ncpus = cfg->cpus;
 	vm->kvm.dev_fd = vm->kvm.vm_fd = vm->irq.dev_fd = vm->console.wake_fd = -1;
+	vm->control_fd = vm->console_log_fd = -1;
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	mmio_bus_init(&vm->bus);
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (vm->stop_fd < 0)
@@ -88,6 +94,22 @@ static void guest_exit(void *opaque, int code)
 	vm_request_stop(opaque, code, "the guest set exit code %d", code);
 }
 
+static void guest_panic(void *opaque, unsigned events)
+{
+	if (events & PVPANIC_PANICKED)
+		vm_request_stop(opaque, EXIT_GUEST_PANIC, "the guest kernel panicked (pvpanic)");
+	else
+		log_info("the guest loaded a crash kernel (pvpanic)");
+}
+
+static void boot_marker(void *opaque)
+{
+	(void)opaque;
+	/* The guest asked for this line: print it whatever the log level. */
+	fprintf(stderr, "saevm: boot-time marker: %.3f s wall, %.3f s CPU since saevm started\n",
+		log_wall_since_start(), log_cpu_since_start());
+}
+
 void vm_nic_mac(const struct vm_config *cfg, unsigned index, uint8_t mac[6])
 {
 	char name[64];
@@ -141,9 +163,22 @@ int vm_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 	if (console_init(&vm->console, STDIN_FILENO, STDOUT_FILENO, err) < 0)
 		return -1;
 	console_on_quit(&vm->console, console_quit, vm);
+	if (cfg->console_log) {
+		vm->console_log_fd = open(cfg->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (vm->console_log_fd < 0)
+			return err_errno(err, EXIT_NO_INPUT, errno, "cannot create the console log %s", cfg->console_log);
+		console_set_log(&vm->console, vm->console_log_fd);
+	}
+	if (!cfg->dump_dtb_path) {
+		vm->control_fd = control_listen(cfg->name, vm->control_path, sizeof(vm->control_path), err);
+		if (vm->control_fd < 0)
+			return -1;
+	}
 	r = add(vm, uart_8250_create(UART_BASE, UART_SPI, &vm->irq, &vm->console, err), err);
 	if (r == 0)
-		r = add(vm, exit_dev_create(EXIT_DEV_BASE, guest_exit, vm, err), err);
+		r = add(vm, exit_dev_create(EXIT_DEV_BASE, guest_exit, boot_marker, vm, err), err);
+	if (r == 0)
+		r = add(vm, pvpanic_create(PVPANIC_BASE, guest_panic, vm, err), err);
 	for (unsigned i = 0; i < cfg->ndisks; i++) {
 		struct disk *d = disks[i];
 		disks[i] = NULL; /* ours now, even on failure */
@@ -240,11 +275,44 @@ int vm_reset_for_reboot(struct vm *vm, struct error *err)
 	return 0;
 }
 
+static void serve_control_client(struct vm *vm)
+{
+	char cmd[64], reply[160];
+	int fd = accept4(vm->control_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (control_read_command(fd, cmd, sizeof(cmd)) < 0) {
+		close(fd);
+		return;
+	}
+	if (!strcmp(cmd, "status")) {
+		snprintf(reply, sizeof(reply), "ok %s %s %d\n", atomic_load(&vm->paused) ? "paused" : "running",
+			 vm->cfg->name, (int)getpid());
+	} else if (!strcmp(cmd, "pause")) {
+		vcpus_pause(vm);
+		snprintf(reply, sizeof(reply), "ok paused\n");
+	} else if (!strcmp(cmd, "resume")) {
+		vcpus_resume(vm);
+		snprintf(reply, sizeof(reply), "ok running\n");
+	} else if (!strcmp(cmd, "stop")) {
+		snprintf(reply, sizeof(reply), "ok stopping\n");
+		vm_request_stop(vm, EXIT_STOPPED, "stopped by saevm stop %s", vm->cfg->name);
+	} else {
+		snprintf(reply, sizeof(reply), "error unknown command\n");
+	}
+	if (write(fd, reply, strlen(reply)) < 0)
+		log_debug("control: reply: %s", strerror(errno));
+	close(fd);
+}
+
 /* Runs the vCPUs until the VM stops; returns the exit code. */
 int vm_run(struct vm *vm, int signal_fd, struct error *err)
 {
-	struct pollfd fds[2] = { { .fd = vm->stop_fd, .events = POLLIN },
-				 { .fd = signal_fd, .events = POLLIN } };
+	struct pollfd fds[3] = { { .fd = vm->stop_fd, .events = POLLIN },
+				 { .fd = signal_fd, .events = POLLIN },
+				 { .fd = vm->control_fd, .events = POLLIN } };
+	double deadline = vm->cfg->timeout_s ? log_wall_since_start() + vm->cfg->timeout_s : 0;
 	uint64_t count;
 
 	if (!vm->devices_started) {
@@ -260,7 +328,16 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err)
 		return -1;
 	}
 	while (!atomic_load(&vm->stopping)) {
-		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+		int wait_ms = -1;
+		if (deadline) {
+			double left = deadline - log_wall_since_start();
+			if (left <= 0) {
+				vm_request_stop(vm, EXIT_TIMEOUT, "stopped after --timeout %u s", vm->cfg->timeout_s);
+				break;
+			}
+			wait_ms = (int)(left * 1000) + 1;
+		}
+		if (poll(fds, 3, wait_ms) < 0 && errno != EINTR)
 			break;
 		if (fds[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -268,11 +345,35 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err)
 				vm_request_stop(vm, EXIT_SIGNAL, "stopped by signal %u (%s)", si.ssi_signo,
 						strsignal((int)si.ssi_signo));
 		}
+		if (fds[2].revents & POLLIN)
+			serve_control_client(vm);
 	}
 	if (read(vm->stop_fd, &count, sizeof(count)) < 0)
 		count = 0;
+	vcpus_resume(vm); /* a paused VM that is stopped must not stay parked */
 	vcpus_join(vm);
 	return vm->exit_code;
+}
+
+void vm_print_stats(struct vm *vm, FILE *out)
+{
+	unsigned long exits = 0;
+
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		exits += vm->vcpus[i].mmio_exits;
+	fprintf(out, "saevm: stats: %lu MMIO exits on %u vCPUs, %lu unclaimed reads, %lu unclaimed writes\n", exits,
+		vm->ncpus, (unsigned long)atomic_load(&vm->bus.unclaimed_reads),
+		(unsigned long)atomic_load(&vm->bus.unclaimed_writes));
+	fprintf(out, "saevm: stats: console: %lu bytes written, %lu dropped\n",
+		(unsigned long)atomic_load(&vm->console.written_bytes),
+		(unsigned long)atomic_load(&vm->console.dropped_bytes));
+	for (unsigned i = 0; i < vm->bus.count; i++) {
+		struct device *dev = vm->bus.devices[i];
+		if (dev->ops->print_stats) {
+			fprintf(out, "saevm: stats: ");
+			dev->ops->print_stats(dev, out);
+		}
+	}
 }
 
 void vm_destroy(struct vm *vm)
@@ -283,6 +384,14 @@ void vm_destroy(struct vm *vm)
 		mmio_bus_stop_devices(&vm->bus);
 	vm->devices_started = false;
 	console_stop(&vm->console);
+	if (vm->cfg && vm->cfg->stats && vm->vcpus)
+		vm_print_stats(vm, stderr);
+	if (vm->control_fd >= 0) {
+		close(vm->control_fd);
+		unlink(vm->control_path);
+	}
+	if (vm->console_log_fd >= 0)
+		close(vm->console_log_fd);
 	mmio_bus_destroy(&vm->bus);
 	for (unsigned i = 0; vm->vcpus && i < vm->ncpus; i++) {
 		if (vm->vcpus[i].run)
@@ -299,4 +408,5 @@ void vm_destroy(struct vm *vm)
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_cond_destroy(&vm->pause_cond);
 }

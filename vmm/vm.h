@@ -6,7 +6,9 @@
  *   0x0801_0000  GICv2 CPU interface (8 KiB)
  *   0x080a_0000  GICv3 redistributors, 128 KiB per vCPU (up to 0x0900_0000)
  *   0x0900_0000  16550 UART (ttyS0), 4 KiB window, SPI 0
- *   0x0900_1000  exit device ("saevm,exit"): the guest's exit code
+ *   0x0900_1000  exit device ("saevm,exit"): the guest's exit code, and
+ *                the boot-time marker
+ *   0x0900_2000  pvpanic ("qemu,pvpanic-mmio")
  *   0x0a00_0000  virtio-mmio transports, 512 bytes each, SPI 1, 2, ...:
  *                the disks in command-line order (vda, vdb...), the NICs
  *                (eth0...), the virtio console, then virtio-rng
@@ -16,9 +18,11 @@
  * Thread model - the one place it is written down:
  *
  *   main thread     parses, builds the VM, starts the other threads, then
- *                   sleeps in poll() on a signalfd (SIGINT, SIGTERM, SIGHUP)
- *                   and vm->stop_fd until somebody asks the VM to stop;
- *                   then joins everyone and tears down.
+ *                   sleeps in poll() on a signalfd (SIGINT, SIGTERM, SIGHUP),
+ *                   vm->stop_fd, the control socket (vmm/control.h) and
+ *                   the --timeout deadline until somebody asks the VM to
+ *                   stop; pause/resume are served here too. Then it joins
+ *                   everyone and tears down.
  *   vCPU threads    one per vCPU: KVM_RUN, then handle the exit inline
  *                   (MMIO register accesses go through the bus to the
  *                   device on this thread; they are cheap and must not
@@ -92,6 +96,15 @@ struct vm {
 	atomic_bool stopping;
 	int exit_code;
 	int stop_fd; /* eventfd main sleeps on */
+
+	/* pause: vCPUs park outside KVM_RUN while `paused` (stop_lock) */
+	atomic_bool paused;
+	unsigned parked;
+	pthread_cond_t pause_cond;
+
+	int control_fd; /* -1: none */
+	char control_path[108];
+	int console_log_fd;
 };
 
 /* Ends the VM with `exit_code` (the first request wins) and says why on
@@ -101,6 +114,9 @@ void vm_request_stop(struct vm *vm, int exit_code, const char *why, ...)
 
 /* Starts one thread per vCPU; vCPU 0 begins at vm->entry_gpa. */
 int vcpus_start(struct vm *vm, struct error *err);
+/* Parks every vCPU outside the guest / lets them run again. */
+void vcpus_pause(struct vm *vm);
+void vcpus_resume(struct vm *vm);
 /* Kicks (if stopping) and joins every vCPU thread. */
 void vcpus_join(struct vm *vm);
 /* One KVM_RUN exit, handled; false when the vCPU must stop. Exposed for
@@ -125,6 +141,7 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err);
  * for a given --name. */
 void vm_nic_mac(const struct vm_config *cfg, unsigned index, uint8_t mac[6]);
 int vm_reset_for_reboot(struct vm *vm, struct error *err);
+void vm_print_stats(struct vm *vm, FILE *out);
 void vm_destroy(struct vm *vm);
 
 #endif

@@ -47,6 +47,45 @@ if [ $GIC = 3 ]; then
     "PROBE blk FAIL" "PROBE VERDICT FAIL"
   case_ s390-two-cpus 64 10 "run -k /rig/probe.img --host-profile s390 -c 2" "runs one vCPU per VM"
   case_ s390-irqchip 64 10 "run -k /rig/probe.img --host-profile s390 --irqchip gicv3" "has no interrupt controller"
+  # pvpanic: a guest panic ends saevm at once with its own code.
+  case_ pvpanic 86 20 "run -k /rig/probe.img -p probe.panic" "PROBE panicking" "guest kernel panicked"
+  # --timeout stops a VM that runs too long.
+  case_ timeout 85 40 "run -k $K -i $L2 -p 'quiet t=sleep' --timeout 6" "stopped after --timeout 6 s"
+  # The boot-time marker and --stats.
+  truncate -s 1M /tmp/stats.img
+  case_ marker-stats 0 40 "run -k $K -i $L2 -p 'quiet t=marker' -d /tmp/stats.img --stats" \
+    "saevm: boot-time marker:" "saevm: stats: " "(virtio-blk)"
+  # --console-log keeps everything the guest printed, stdout elsewhere.
+  timeout 40 saevm run -k $K -i $L2 -p quiet --console-log /tmp/console.log > /dev/null 2>&1
+  verdict console-log "$(grep -q '@@L2 done' /tmp/console.log || echo 'no guest output in the log')"
+  # The example configuration file boots (its disk and kernel replaced).
+  truncate -s 1M /tmp/root.img
+  case_ config-example 0 60 "run --config /rig/vmm.conf.example -k $K -i $L2 -d /tmp/root.img -p quiet" "@@L2 done"
+  # list, pause, resume, stop against a running VM.
+  saevm run -k $K -i $L2 -p 'quiet t=ticker' --name ctl > /tmp/ctl.out 2>&1 &
+  vm=$!
+  for i in $(seq 100); do grep -q "@@L2 tick 3" /tmp/ctl.out && break; sleep 0.2; done
+  list=$(saevm list)
+  echo "$list" | sed 's/^/[list] /'
+  why=""
+  echo "$list" | grep -q "^ctl  *running  *$vm" || why="list does not show ctl running"
+  saevm pause ctl | grep -q "ctl: paused" || why="$why; pause"
+  saevm list | grep -q "^ctl  *paused" || why="$why; not listed paused"
+  a=$(grep -c "@@L2 tick" /tmp/ctl.out); sleep 1.5; b=$(grep -c "@@L2 tick" /tmp/ctl.out)
+  [ "$a" = "$b" ] || why="$why; the guest ran while paused ($a -> $b ticks)"
+  saevm resume ctl | grep -q "ctl: running" || why="$why; resume"
+  sleep 1.5; c=$(grep -c "@@L2 tick" /tmp/ctl.out)
+  [ "$c" -gt "$b" ] || why="$why; the guest did not run after resume"
+  saevm stop ctl | grep -q "ctl: stopping" || why="$why; stop"
+  wait $vm; rc=$?
+  [ $rc = 87 ] || why="$why; rc=$rc want 87"
+  verdict control-socket "$why" "ticks $a/$b/$c"
+  saevm stop ctl > /tmp/nosuch.out 2>&1; rc=$?
+  verdict control-no-such-vm "$([ $rc = 79 ] && grep -q "no VM named 'ctl'" /tmp/nosuch.out || echo "rc=$rc")"
+  # A socket left by a VM that was killed is cleaned up, not an error.
+  saevm run -k $K -i $L2 -p 'quiet t=sleep' --name stale > /dev/null 2>&1 &
+  sleep 2; kill -9 $!; wait $! 2>/dev/null
+  case_ control-stale 0 60 "run -k $K -i $L2 -p quiet --name stale" "@@L2 done"
   # The guest-settable exit code reaches the shell.
   case_ guest-exit-7 7 60 "run -k $K -i $L2 -p 'quiet t=exit7'" "@@L2 exiting 7"
 else

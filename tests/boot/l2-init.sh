@@ -43,6 +43,8 @@ case " $(cat /proc/cmdline) " in
     echo "@@L2 hvc=up"
     sh ;;
   *" t=sleep "*) sleep 60 ;;
+  *" t=ticker "*) i=0; while true; do echo "@@L2 tick $i"; i=$((i+1)); sleep 0.1; done ;;
+  *" t=marker "*) devmem 0x9001008 32 123 ;;
   *" t=exit7 "*) echo "@@L2 exiting 7"; devmem 0x9001000 32 7; sleep 5 ;;
   *" t=dhcp "*)
     dhcp_up

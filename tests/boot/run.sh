@@ -16,7 +16,7 @@ tests/rig/mk-initramfs.sh -o "$W/l2.cpio" --init tests/boot/l2-init.sh \
 rm -rf "$W/pad" && mkdir -p "$W/pad" && truncate -s 110100480 "$W/pad/pad.bin"
 (cd "$W/pad" && echo pad.bin | cpio -o -H newc --quiet --owner=0:0) > "$W/pad.cpio"
 COMMON=(--add "$SAEVM:/rig/saevm" --add "$RIG_IMAGE:/rig/Image" --add "$W/l2.cpio:/rig/l2.cpio"
-  --add tests/boot/lib.sh:/rig/lib.sh)
+  --add tests/boot/lib.sh:/rig/lib.sh --add vmm.conf.example:/rig/vmm.conf.example)
 tests/rig/mk-initramfs.sh -o "$W/l1.cpio" --init tests/boot/l1-cases.sh "${COMMON[@]}" \
   --add "$W/pad.cpio:/rig/pad.cpio" --add build/guest/probe.img:/rig/probe.img
 tests/rig/mk-initramfs.sh -o "$W/l1-io.cpio" --init tests/boot/l1-io-cases.sh "${COMMON[@]}" \

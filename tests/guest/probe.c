@@ -111,7 +111,8 @@ static bool streq(const char *a, const char *b)
 #define MAX_VIRTIO 8
 static uint64_t virtio_base[MAX_VIRTIO];
 static unsigned n_virtio;
-static uint64_t exit_dev;
+static uint64_t exit_dev, pvpanic;
+static const char *bootargs = "";
 
 static bool parse_dtb(const uint8_t *dtb)
 {
@@ -119,6 +120,7 @@ static bool parse_dtb(const uint8_t *dtb)
 	const char *strings;
 	const char *compat = 0;
 	uint64_t reg = 0;
+	bool in_chosen = false;
 
 	if (be32(dtb) != 0xd00dfeed)
 		return false;
@@ -128,6 +130,7 @@ static bool parse_dtb(const uint8_t *dtb)
 		uint32_t tok = be32(p);
 		p += 4;
 		if (tok == 1) { /* BEGIN_NODE: name, NUL, padded to 4 */
+			in_chosen = streq((const char *)p, "chosen");
 			while (*p)
 				p++;
 			p = (const uint8_t *)(((uintptr_t)p + 4) & ~(uintptr_t)3);
@@ -140,6 +143,8 @@ static bool parse_dtb(const uint8_t *dtb)
 				compat = (const char *)p + 8;
 			else if (streq(name, "reg") && len >= 8)
 				reg = be64(p + 8);
+			else if (in_chosen && streq(name, "bootargs"))
+				bootargs = (const char *)p + 8;
 			p += 8 + ((len + 3) & ~3u);
 		} else if (tok == 2) { /* END_NODE */
 			if (compat && streq(compat, "ns16550a"))
@@ -148,6 +153,8 @@ static bool parse_dtb(const uint8_t *dtb)
 				virtio_base[n_virtio++] = reg;
 			else if (compat && streq(compat, "saevm,exit"))
 				exit_dev = reg;
+			else if (compat && streq(compat, "qemu,pvpanic-mmio"))
+				pvpanic = reg;
 			compat = 0;
 		} else if (tok == 9) {
 			return true;
@@ -405,10 +412,28 @@ static void step_console(void)
 	report("console", PASS, "(a line written to hvc0)");
 }
 
+static bool has_word(const char *s, const char *w)
+{
+	for (; *s; s++) {
+		const char *a = s, *b = w;
+		while (*b && *a == *b)
+			a++, b++;
+		if (!*b && (!*a || *a == ' '))
+			return true;
+	}
+	return false;
+}
+
 void probe_main(const void *dtb)
 {
 	bool dt_ok = parse_dtb(dtb);
 
+	if (has_word(bootargs, "probe.panic") && pvpanic) {
+		/* A guest kernel panic, as Linux's pvpanic driver reports it. */
+		puts_("PROBE panicking through pvpanic\n");
+		if (r8(pvpanic) & 1)
+			w8(pvpanic, 1);
+	}
 	puts_("\nPROBE saevm polling test guest\n");
 	report("dtb", dt_ok && uart ? PASS : FAIL, 0);
 	report("uart", uart ? PASS : FAIL, "(you are reading it)");
