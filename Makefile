@@ -72,7 +72,7 @@ $(BUILD)/guest/probe.img: tests/guest/probe.c tests/guest/start.S tests/guest/pr
 	$(Q)aarch64-linux-gnu-objcopy -O binary $(BUILD)/guest/probe.elf $@
 guest: $(BUILD)/guest/probe.img
 
-.PHONY: all check guest unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
+.PHONY: all check guest install unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
 all: $(OUT)/saevm
 
 $(SYSROOT_STAMP):
@@ -112,8 +112,16 @@ check:
 	$(MAKE) ARCH=s390x all
 	tests/cli/run.sh $(BUILD)/saevm
 	SAEVM_WRAP=qemu-s390x-static tests/cli/run.sh $(BUILD)/s390x/saevm
+	tests/cli/install.sh
 	$(MAKE) ARCH=arm64 all guest
 	tests/boot/run.sh
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: all
+	install -D -m 755 $(OUT)/saevm $(DESTDIR)$(PREFIX)/bin/saevm
+	install -D -m 644 saevm.1 $(DESTDIR)$(PREFIX)/share/man/man1/saevm.1
+	install -D -m 644 vmm.conf.example $(DESTDIR)$(PREFIX)/share/doc/saevm/vmm.conf.example
 
 demo:
 	tests/deps/install.sh native cross rig
