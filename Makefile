@@ -16,7 +16,7 @@ MAIN := vmm/main.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(filter-out tests/unit/harness.c,$(wildcard tests/unit/test_*.c)))
 
 ifeq ($(ARCH),native)
-  OUT := $(BUILD)
+  OUT := $(BUILD)$(if $(BUILD_SAN),/$(BUILD_SAN))
   CC ?= gcc
   RUN :=
   CFLAGS_COMMON += $(shell pkg-config --cflags slirp 2>/dev/null)
@@ -72,7 +72,7 @@ $(BUILD)/guest/probe.img: tests/guest/probe.c tests/guest/start.S tests/guest/pr
 	$(Q)aarch64-linux-gnu-objcopy -O binary $(BUILD)/guest/probe.elf $@
 guest: $(BUILD)/guest/probe.img
 
-.PHONY: all check guest install unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
+.PHONY: all check guest install bench fuzz fuzz-build check-asan unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
 all: $(OUT)/saevm
 
 $(SYSROOT_STAMP):
@@ -116,12 +116,49 @@ check:
 	$(MAKE) ARCH=arm64 all guest
 	tests/boot/run.sh
 
+# ---- fuzzing (libFuzzer, clang 14) and sanitizers ----
+FUZZ_SECONDS ?= 60
+FUZZERS := virtqueue devices image config
+FUZZ_CC := clang-14
+FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm/uapi/arm64 $(shell pkg-config --cflags slirp 2>/dev/null) \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(SRCS))
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ -lfdt $(shell pkg-config --libs slirp 2>/dev/null) -lpthread
+.PRECIOUS: $(BUILD)/fuzz/obj/%.o
+fuzz-build: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZERS))
+# Runs every harness FUZZ_SECONDS; new inputs go to build/fuzz/corpus-*,
+# seeds stay in tests/fuzz/corpus/*. A crash stops with its input saved.
+fuzz: fuzz-build
+	@set -e; for f in $(FUZZERS); do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+	  echo "== fuzz_$$f for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -timeout=10 \
+	    -artifact_prefix=$(BUILD)/fuzz/crash-$$f- $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | \
+	    grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done|crash' || true; \
+	  ! ls $(BUILD)/fuzz/crash-$$f-* >/dev/null 2>&1; \
+	done
+
+# All unit tests under ASan + UBSan (gcc), natively.
+check-asan:
+	$(MAKE) unit BUILD_SAN=asan CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -O1"
+
 PREFIX ?= /usr/local
 DESTDIR ?=
 install: all
 	install -D -m 755 $(OUT)/saevm $(DESTDIR)$(PREFIX)/bin/saevm
 	install -D -m 644 saevm.1 $(DESTDIR)$(PREFIX)/share/man/man1/saevm.1
 	install -D -m 644 vmm.conf.example $(DESTDIR)$(PREFIX)/share/doc/saevm/vmm.conf.example
+
+bench:
+	tests/deps/install.sh native cross rig
+	$(MAKE) ARCH=arm64 all guest
+	tests/bench/run.sh
 
 demo:
 	tests/deps/install.sh native cross rig

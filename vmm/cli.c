@@ -22,6 +22,22 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->rng = true;
 }
 
+char *vm_config_keep(struct vm_config *cfg, const char *s)
+{
+	char *copy;
+
+	if (cfg->nowned == sizeof(cfg->owned) / sizeof(cfg->owned[0]) || !(copy = strdup(s)))
+		return NULL;
+	cfg->owned[cfg->nowned++] = copy;
+	return copy;
+}
+
+void vm_config_free(struct vm_config *cfg)
+{
+	while (cfg->nowned)
+		free(cfg->owned[--cfg->nowned]);
+}
+
 int cli_parse_size(const char *text, uint64_t *out)
 {
 	static const char units[] = "KMGT";

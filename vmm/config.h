@@ -80,9 +80,14 @@ struct vm_config {
 	bool stats;              /* per-device counters on stderr at exit */
 	const char *config_path; /* --config, for messages */
 	const char *control_command; /* ACTION_CONTROL: stop, pause or resume (of `name`) */
+	char *owned[48];         /* strings a config file gave (vm_config_free frees) */
+	unsigned nowned;
 	enum log_level log_level;
 };
 
 void vm_config_defaults(struct vm_config *cfg);
+/* A copy of s that lives as long as cfg; NULL when out of room. */
+char *vm_config_keep(struct vm_config *cfg, const char *s);
+void vm_config_free(struct vm_config *cfg);
 
 #endif

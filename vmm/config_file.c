@@ -119,7 +119,10 @@ static int set_plain(struct vm_config *cfg, const char *key, const char *value, 
 			return FAIL("%s:%d: %s: expected true or false, not '%s'", file, line, key, value);
 		r = cli_set_flag(cfg, key, on, &inner);
 	} else {
-		r = cli_set_option(cfg, key, strdup(value), &inner);
+		const char *kept = vm_config_keep(cfg, value);
+		if (!kept)
+			return FAIL("%s:%d: too many settings", file, line);
+		r = cli_set_option(cfg, key, kept, &inner);
 	}
 	if (r < 0)
 		return FAIL("%s:%d: %s", file, line, inner.msg);
@@ -138,7 +141,7 @@ static int flush_block(struct vm_config *cfg, struct block *b, const char *file,
 			return FAIL("%s:%d: [disk \"%s\"] needs path = FILE", file, b->line, b->name);
 		n = snprintf(spec, sizeof(spec), "%s%s%s,id=%s", b->path, b->ro ? ",ro" : "", b->direct ? ",direct" : "",
 			     b->id[0] ? b->id : b->name);
-		if (n < 0 || (size_t)n >= sizeof(spec) || cli_set_option(cfg, "disk", strdup(spec), &inner) < 0)
+		if (n < 0 || (size_t)n >= sizeof(spec) || cli_set_option(cfg, "disk", spec, &inner) < 0)
 			return FAIL("%s:%d: [disk \"%s\"]: %s", file, b->line, b->name, inner.msg[0] ? inner.msg : "too long");
 	} else if (b->kind == SEC_NET) {
 		if (!b->mode[0])
@@ -152,7 +155,7 @@ static int flush_block(struct vm_config *cfg, struct block *b, const char *file,
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",mac=%s", b->mac);
 		if (b->ifname[0])
 			snprintf(spec + n, sizeof(spec) - (size_t)n, ",ifname=%s", b->ifname);
-		if (cli_set_option(cfg, "net", strdup(spec), &inner) < 0)
+		if (cli_set_option(cfg, "net", spec, &inner) < 0)
 			return FAIL("%s:%d: [net \"%s\"]: %s", file, b->line, b->name, inner.msg);
 	}
 	b->kind = SEC_NONE;

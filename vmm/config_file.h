@@ -9,6 +9,7 @@
  *
  * Keys are the long command-line option names and take the same values
  * (flags take true/false/yes/no/on/off/1/0). "#" and ";" start comments.
+ * The values are copied into cfg; vm_config_free() releases them.
  * Errors name file:line, the key and what was expected; an unknown key or
  * section gets a "did you mean". Pure text processing: unit-tested. */
 #ifndef SAEVM_CONFIG_FILE_H
@@ -18,8 +19,7 @@
 #include "error.h"
 
 int config_file_load(struct vm_config *cfg, const char *path, struct error *err);
-/* `text` is the file's contents; `name` is used in messages. The strings
- * that end up in cfg are copies owned by cfg's lifetime (never freed). */
+/* `text` is the file's contents; `name` is used in messages. */
 int config_file_parse(struct vm_config *cfg, const char *text, const char *name, struct error *err);
 
 #endif

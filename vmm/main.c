@@ -64,6 +64,7 @@ static int run(const struct vm_config *cfg, struct error *err)
 	struct boot_layout layout;
 	struct vm vm;
 	int code = -1, signal_fd = -1;
+	double stopped_at = 0;
 
 	/* 1. Check the input before touching KVM: bad files fail fast anywhere. */
 	if (cli_kernel_cmdline(cfg, cmdline, sizeof(cmdline)) < 0)
@@ -74,10 +75,12 @@ static int run(const struct vm_config *cfg, struct error *err)
 	for (unsigned i = 0; i < cfg->ndisks; i++)
 		if (!(disks[i] = disk_open(&cfg->disks[i], err)))
 			goto out_files;
+	log_debug("files checked at %.4f s", log_wall_since_start());
 	/* 2. The VM: KVM device, RAM, irqchip, vCPUs; then its devices. */
 	if (vm_create(&vm, cfg, err) < 0 || vm_add_devices(&vm, disks, err) < 0 ||
 	    (signal_fd = block_signals(err)) < 0)
 		goto out_vm;
+	log_debug("VM and devices created at %.4f s", log_wall_since_start());
 	do {
 		/* 3. Device tree, then kernel, initrd and DTB into RAM. */
 		free(dtb);
@@ -89,8 +92,10 @@ static int run(const struct vm_config *cfg, struct error *err)
 				code = EXIT_GUEST_POWEROFF;
 			break;
 		}
+		log_debug("device tree built at %.4f s", log_wall_since_start());
 		if (vm_load(&vm, &files, &layout, dtb, fdt_totalsize(dtb), err) < 0)
 			break;
+		log_debug("kernel, initrd and DTB loaded at %.4f s", log_wall_since_start());
 		/* 4. Run until the guest or the user ends it. */
 		code = vm_run(&vm, signal_fd, err);
 		if (code == EXIT_GUEST_RESET && cfg->reboot) {
@@ -105,6 +110,7 @@ static int run(const struct vm_config *cfg, struct error *err)
 out_vm:
 	free(dtb);
 	/* 5. Tear down: vCPUs are joined, console output drained, tty restored. */
+	stopped_at = vm.stopped_at;
 	vm_destroy(&vm);
 	if (signal_fd >= 0)
 		close(signal_fd);
@@ -112,6 +118,8 @@ out_files:
 	for (unsigned i = 0; i < cfg->ndisks; i++)
 		disk_close(disks[i]); /* those vm_add_devices did not take */
 	boot_files_close(&files);
+	if (stopped_at > 0)
+		log_info("exiting %.4f s after the VM stopped", log_wall_since_start() - stopped_at);
 	return code;
 }
 
@@ -125,6 +133,7 @@ int main(int argc, char **argv)
 	log_mark_start();
 	if (cli_parse(argc, argv, &cfg, &err) < 0) {
 		fprintf(stderr, "saevm: error: %s\n", err.msg);
+		vm_config_free(&cfg);
 		return err.code;
 	}
 	log_set_level(cfg.log_level);
@@ -150,6 +159,7 @@ int main(int argc, char **argv)
 		cfg.name = default_name;
 	}
 	code = run(&cfg, &err);
+	vm_config_free(&cfg);
 	if (code < 0) {
 		fprintf(stderr, "saevm: error: %s\n", err.code ? err.msg : "unknown failure");
 		return err.code ? err.code : EXIT_INTERNAL;

@@ -19,6 +19,7 @@ void vm_request_stop(struct vm *vm, int exit_code, const char *why, ...)
 	first = !atomic_load(&vm->stopping);
 	if (first) {
 		vm->exit_code = exit_code;
+		vm->stopped_at = log_wall_since_start();
 		atomic_store(&vm->stopping, true);
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
@@ -166,6 +167,9 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	if (vcpu->index == 0)
+		log_info("vCPU 0 enters the guest %.4f s after saevm started (%.4f s CPU)", log_wall_since_start(),
+			 log_cpu_since_start());
 	while (!atomic_load(&vm->stopping)) {
 		if (atomic_load_explicit(&vm->paused, memory_order_relaxed)) {
 			park(vcpu);

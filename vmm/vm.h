@@ -95,6 +95,7 @@ struct vm {
 	pthread_mutex_t stop_lock;
 	atomic_bool stopping;
 	int exit_code;
+	double stopped_at; /* seconds since saevm started, for the exit timing */
 	int stop_fd; /* eventfd main sleeps on */
 
 	/* pause: vCPUs park outside KVM_RUN while `paused` (stop_lock) */

@@ -424,10 +424,59 @@ static bool has_word(const char *s, const char *w)
 	return false;
 }
 
+static uint64_t word_value(const char *s, const char *key)
+{
+	for (; *s; s++) {
+		const char *a = s, *b = key;
+		while (*b && *a == *b)
+			a++, b++;
+		if (!*b) {
+			uint64_t v = 0;
+			while (*a >= '0' && *a <= '9')
+				v = v * 10 + (uint64_t)(*a++ - '0');
+			return v;
+		}
+	}
+	return 0;
+}
+
+static inline uint64_t counter(void)
+{
+	uint64_t v;
+	__asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
+	return v;
+}
+
+/* probe.exits=N: N MMIO reads of the exit device, each a round trip
+ * through saevm's dispatch, timed with the arch counter. */
+static void bench_exits(uint64_t n)
+{
+	uint64_t freq, t0, t1;
+
+	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(freq));
+	t0 = counter();
+	for (uint64_t i = 0; i < n; i++)
+		(void)r32(exit_dev);
+	t1 = counter();
+	puts_("PROBE exits ");
+	putdec((uint32_t)n);
+	puts_(" ticks ");
+	putdec((uint32_t)(t1 - t0));
+	puts_(" freq ");
+	putdec((uint32_t)freq);
+	puts_("\n");
+}
+
 void probe_main(const void *dtb)
 {
 	bool dt_ok = parse_dtb(dtb);
 
+	if (exit_dev)
+		w32(exit_dev + 8, 123); /* the boot-time marker: saevm logs its time */
+	if (word_value(bootargs, "probe.exits=") && exit_dev) {
+		bench_exits(word_value(bootargs, "probe.exits="));
+		w32(exit_dev, 0);
+	}
 	if (has_word(bootargs, "probe.panic") && pvpanic) {
 		/* A guest kernel panic, as Linux's pvpanic driver reports it. */
 		puts_("PROBE panicking through pvpanic\n");

@@ -1,0 +1,74 @@
+# Runs in L1: every measurement of `make bench`, each at least 5 times,
+# as "@@B key=value" lines that tests/bench/run.sh turns into the table.
+K=/rig/Image; L2=/rig/l2.cpio
+info() { sed -n "s/.*$1 \([0-9.]*\) s.*/\1/p" "$2" | head -1; }
+
+# Boot: saevm start -> guest userspace (marker), setup, poweroff -> exit.
+for i in 1 2 3 4 5; do
+  saevm run -k $K -i $L2 -p quiet -m 256 -c 1 --log-level info > /tmp/b.out 2>&1
+  echo "@@B boot=$(info 'boot-time marker:' /tmp/b.out)"
+  echo "@@B setup_wall=$(info 'enters the guest' /tmp/b.out)"
+  echo "@@B setup_cpu=$(sed -n 's/.*enters the guest.*(\([0-9.]*\) s CPU).*/\1/p' /tmp/b.out)"
+  echo "@@B exit=$(info 'exiting' /tmp/b.out)"
+  saevm run -k /rig/probe.img --log-level info > /tmp/p.out 2>&1
+  echo "@@B probe_boot=$(info 'boot-time marker:' /tmp/p.out)"
+  echo "@@B probe_exit=$(info 'exiting' /tmp/p.out)"
+done
+
+# MMIO exit cost: through saevm's dispatch, and a bare KVM_RUN loop.
+for i in 1 2 3 4 5; do
+  saevm run -k /rig/probe.img -p probe.exits=20000 > /tmp/e.out 2>&1
+  sed -n 's/.*PROBE exits \([0-9]*\) ticks \([0-9]*\) freq \([0-9]*\).*/@@B exit_ns=\1 \2 \3/p' /tmp/e.out | tr -d '\r'
+  bare-exit 20000 | sed -n 's/BARE exits \([0-9]*\) ticks \([0-9]*\) freq \([0-9]*\)/@@B bare_ns=\1 \2 \3/p'
+done
+
+# Block, in the guest; the same dd on the backing file in L1 is the limit.
+dd if=/dev/zero of=/tmp/blk.img bs=1M count=80 2>/dev/null
+timeout 300 saevm run -k $K -i $L2 -p 'quiet t=blk' -d /tmp/blk.img > /tmp/blk.out 2>&1
+grep '@@B' /tmp/blk.out | tr -d '\r'
+for i in 1 2 3 4 5; do
+  sync; echo 3 > /proc/sys/vm/drop_caches
+  t0=$(cut -d' ' -f1 /proc/uptime); dd if=/tmp/blk.img of=/dev/null bs=1M count=64 2>/dev/null
+  t1=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/zero of=/tmp/blk.img bs=1M count=64 conv=fsync,notrunc 2>/dev/null
+  t2=$(cut -d' ' -f1 /proc/uptime)
+  echo "@@B l1_read=$(awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.2f", b-a}') "
+  echo "@@B l1_write=$(awk -v a=$t1 -v b=$t2 'BEGIN{printf "%.2f", b-a}') "
+done
+# MMIO exits per 4 KiB request: a run with 4096 requests minus one without.
+saevm run -k $K -i $L2 -p 'quiet t=blk4k' -d /tmp/blk.img --stats > /tmp/s1.out 2>&1
+saevm run -k $K -i $L2 -p 'quiet' -d /tmp/blk.img --stats > /tmp/s0.out 2>&1
+e1=$(sed -n 's/.*stats: \([0-9]*\) MMIO exits.*/\1/p' /tmp/s1.out); e0=$(sed -n 's/.*stats: \([0-9]*\) MMIO exits.*/\1/p' /tmp/s0.out)
+echo "@@B blk_exits_per_req=$(awk -v a=$e0 -v b=$e1 'BEGIN{printf "%.2f", (b-a)/4096}')"
+
+# Network: 16 MiB each way, user and tap; loopback in L1 is the limit.
+ip link set lo up
+mkdir -p /www && head -c 16777216 /dev/urandom > /www/file.bin
+httpd -p 8080 -h /www
+( while true; do nc -l -p 5000 > /dev/null; done ) &
+sink=$!
+for i in 1 2 3 4 5; do
+  t0=$(cut -d' ' -f1 /proc/uptime); wget -q -O /dev/null http://127.0.0.1:8080/file.bin
+  t1=$(cut -d' ' -f1 /proc/uptime); nc 127.0.0.1 5000 < /www/file.bin
+  t2=$(cut -d' ' -f1 /proc/uptime)
+  echo "@@B lo_rx=$(awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.2f", b-a}')"
+  echo "@@B lo_tx=$(awk -v a=$t1 -v b=$t2 'BEGIN{printf "%.2f", b-a}')"
+done
+timeout 300 saevm run -k $K -i $L2 -p 'quiet t=user' -n user --stats > /tmp/user.out 2>&1
+grep '@@B' /tmp/user.out | tr -d '\r' | sed 's/@@B /@@B user_/'
+sed -n 's/.*stats: \([0-9]*\) MMIO exits.*/\1/p' /tmp/user.out | head -1 > /tmp/ue
+sed -n 's/.*tx \([0-9]*\) frames.*rx \([0-9]*\) frames.*/\1 \2/p' /tmp/user.out | head -1 > /tmp/uf
+echo "@@B user_exits_per_packet=$(awk -v e=$(cat /tmp/ue) '{printf "%.2f", e/($1+$2)}' /tmp/uf)"
+tunctl -t tap0 >/dev/null && ip addr add 192.168.100.1/24 dev tap0 && ip link set tap0 up
+timeout 300 saevm run -k $K -i $L2 -p 'quiet t=tap' -n tap,ifname=tap0 > /tmp/tap.out 2>&1
+grep '@@B' /tmp/tap.out | tr -d '\r' | sed 's/@@B /@@B tap_/'
+kill $sink 2>/dev/null
+
+# Memory: saevm's own RSS outside guest RAM, idle after boot, 128 MiB, no NIC.
+saevm run -k $K -i $L2 -p 'quiet t=idle' -m 128 > /tmp/m.out 2>&1 &
+vm=$!
+for i in $(seq 100); do grep -q "@@L2 idle" /tmp/m.out && break; sleep 0.2; done
+sleep 1
+awk '/^[0-9a-f]+-[0-9a-f]+ /{big=0} /^Size:/{big=($2>=131072)} /^Rss:/{ if (!big) rss+=$2; else ram+=$2 }
+     END{printf "@@B mem_kb=%d\n@@B ram_touched_kb=%d\n", rss, ram}' /proc/$vm/smaps
+kill $vm; wait $vm 2>/dev/null
+echo "@@B done"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# run.sh - `make bench`: measures saevm in the nested rig and prints one
+# table. See tests/bench/README for the method and how to read it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+W=build/rig; mkdir -p "$W"
+ENVF=$(tests/rig/fetch.sh); export SAEVM_RIG_ENV=$ENVF
+# shellcheck disable=SC1090
+source "$ENVF"
+aarch64-linux-gnu-gcc -O2 -static -Wall -Wextra -Werror -o build/bare-exit tests/bench/bare-exit.c
+tests/rig/mk-initramfs.sh -o "$W/bench-l2.cpio" --init tests/bench/l2-bench.sh \
+  --modules "virtio_mmio virtio_blk virtio_net virtio_rng"
+tests/rig/mk-initramfs.sh -o "$W/bench-l1.cpio" --init tests/bench/l1-bench.sh --modules tun \
+  --add build/arm64/saevm:/rig/saevm --add build/bare-exit:/rig/bare-exit --add "$RIG_IMAGE:/rig/Image" \
+  --add "$W/bench-l2.cpio:/rig/l2.cpio" --add build/guest/probe.img:/rig/probe.img
+echo "bench: booting the rig; this takes a few minutes (log: $W/bench.log)"
+tests/rig/boot-l1.sh --initrd "$W/bench-l1.cpio" --log "$W/bench.log" --timeout 900 --quiet || true
+grep -q '@@B done' "$W/bench.log" || { echo "bench: the run did not finish (see $W/bench.log)"; exit 1; }
+tr -d '\r' < "$W/bench.log" | sed -n 's/^\[ *[0-9.]*\] @@B //p' > "$W/bench.samples"
+perl tests/bench/table.pl "$W/bench.samples" | tee "$W/bench.table"
