@@ -9,7 +9,7 @@ BUILD := build
 DEPS := $(BUILD)/deps
 CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -D_GNU_SOURCE -Ivmm/uapi/arm64 -MMD -MP
-SRCS := vmm/cli.c vmm/config_file.c vmm/control.c vmm/error.c vmm/log.c vmm/memory.c vmm/mmio_bus.c vmm/host.c vmm/kvm.c \
+SRCS := vmm/cli.c vmm/config_file.c vmm/control.c vmm/sandbox.c vmm/error.c vmm/log.c vmm/memory.c vmm/mmio_bus.c vmm/host.c vmm/kvm.c \
 	vmm/irq.c vmm/term.c vmm/console.c vmm/vcpu.c vmm/vm.c \
 	devices/uart_8250.c devices/virtqueue.c devices/virtio_mmio.c devices/virtio_blk.c devices/virtio_rng.c devices/virtio_console.c devices/exit_dev.c devices/pvpanic.c devices/virtio_net.c devices/net_slirp.c devices/net_tap.c vmm/iothread.c fdt/fdt.c boot/image.c boot/layout.c boot/loader.c
 MAIN := vmm/main.c
@@ -34,7 +34,7 @@ else
 endif
 
 ifneq ($(ARCH),native)
-  OUT := $(BUILD)/$(ARCH)
+  OUT := $(BUILD)/$(ARCH)$(if $(BUILD_SAN),-$(BUILD_SAN))
   # gcc, never clang, for s390x: the kernel's struct kvm_regs layout is gcc's.
   CC := $(TRIPLE)-gcc
   SYSROOT := $(DEPS)/sysroot-$(ARCH)
@@ -48,6 +48,11 @@ ifneq ($(ARCH),native)
   CFLAGS_COMMON += -I$(SLIRP)/include/slirp
   LIBS := -static -L$(SYSLIB) -L$(SLIRP)/lib -l:libfdt.a -l:libslirp.a -l:libglib-2.0.a \
 	-l:libpcre2-8.a -lm -lpthread
+  ifeq ($(BUILD_SAN),asan)
+    # ASan cannot be fully static: glibc dynamic, the rest (sanitizer
+    # runtimes included) static, so the rig needs only ld.so and libc.
+    LIBS := $(filter-out -static,$(LIBS)) -static-libasan -static-libubsan
+  endif
   TEST_LIBS := -L$(SYSLIB) -L$(SLIRP)/lib -Wl,-rpath-link,$(SYSLIB) -lcmocka -l:libfdt.a -l:libslirp.a \
 	-l:libglib-2.0.a -l:libpcre2-8.a -lm -lpthread
   RUN := QEMU_LD_PREFIX=/usr/$(TRIPLE) LD_LIBRARY_PATH=$(abspath $(SYSLIB)) $(QEMU_USER)
@@ -72,7 +77,7 @@ $(BUILD)/guest/probe.img: tests/guest/probe.c tests/guest/start.S tests/guest/pr
 	$(Q)aarch64-linux-gnu-objcopy -O binary $(BUILD)/guest/probe.elf $@
 guest: $(BUILD)/guest/probe.img
 
-.PHONY: all check guest install bench fuzz fuzz-build check-asan unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
+.PHONY: all check guest install bench fuzz fuzz-build check-asan asan-arm64 unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
 all: $(OUT)/saevm
 
 $(SYSROOT_STAMP):
@@ -143,6 +148,11 @@ fuzz: fuzz-build
 	    grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done|crash' || true; \
 	  ! ls $(BUILD)/fuzz/crash-$$f-* >/dev/null 2>&1; \
 	done
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -O1
+# An ASan + UBSan saevm for arm64, booted in the rig by the fault tests.
+asan-arm64:
+	$(MAKE) ARCH=arm64 BUILD_SAN=asan CFLAGS="$(SAN_FLAGS)" all
 
 # All unit tests under ASan + UBSan (gcc), natively.
 check-asan:

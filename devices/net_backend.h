@@ -32,6 +32,8 @@ struct net_backend_ops {
 	const char *kind;
 	/* virtio-net feature bits the backend can honour (offloads). */
 	uint64_t (*features)(struct net_backend *be);
+	/* The MTU to offer the guest (VIRTIO_NET_F_MTU), 0 for none. */
+	unsigned (*mtu)(struct net_backend *be);
 	/* The guest's final features: what the backend may hand it (tap sets
 	 * TUNSETOFFLOAD from exactly these). */
 	void (*activate)(struct net_backend *be, uint64_t negotiated);

@@ -34,6 +34,8 @@ static uint64_t tap_features(struct net_backend *be)
 	       (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6);
 }
 
+static unsigned tap_mtu(struct net_backend *be) { (void)be; return 0; /* the tap's own */ }
+
 static void tap_activate(struct net_backend *be, uint64_t g)
 {
 	struct net_tap *t = (struct net_tap *)be;
@@ -97,7 +99,7 @@ static void tap_destroy(struct net_backend *be)
 }
 
 static const struct net_backend_ops tap_ops = {
-	.kind = "tap", .features = tap_features, .activate = tap_activate, .poll_fill = tap_poll_fill,
+	.kind = "tap", .features = tap_features, .mtu = tap_mtu, .activate = tap_activate, .poll_fill = tap_poll_fill,
 	.poll_handle = tap_poll_handle, .send = tap_send, .destroy = tap_destroy,
 };
 

@@ -336,12 +336,15 @@ struct device *virtio_net_create(uint64_t base, int spi, const struct virtio_mmi
 	backend->sink = (struct net_rx_sink){ .can_receive = net_can_receive, .receive = net_receive, .dev = n };
 	memcpy(n->config, mac, 6);
 	le16_store(n->config + 6, VIRTIO_NET_S_LINK_UP);
+	le16_store(n->config + 8, 1);                            /* max_virtqueue_pairs */
+	le16_store(n->config + 10, (uint16_t)backend->ops->mtu(backend)); /* mtu */
 	/* The offered features depend on the backend, so each NIC has its
 	 * own ops table (freed with the device). */
 	*ops = (struct virtio_model_ops){
 		.kind = "virtio-net", .device_id = VIRTIO_ID_NET, .num_queues = 2, .queue_max = QUEUE_SIZE,
 		.features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
-			    (1ULL << VIRTIO_NET_F_MRG_RXBUF) | backend->ops->features(backend),
+			    (1ULL << VIRTIO_NET_F_MRG_RXBUF) | backend->ops->features(backend) |
+			    (backend->ops->mtu(backend) ? 1ULL << VIRTIO_NET_F_MTU : 0),
 		.process = net_process, .reset = net_reset, .activate = net_activate,
 		.start_loop = net_start_loop, .stop_loop = net_stop_loop, .print_stats = net_print_stats,
 		.destroy = net_destroy,

@@ -381,6 +381,8 @@ static int unset_no_rng(struct vm_config *c, const char *v, struct error *e) { (
 static int unset_reboot(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->reboot = false; return 0; }
 static int set_stats(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->stats = true; return 0; }
 static int unset_stats(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->stats = false; return 0; }
+static int set_no_seccomp(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->no_seccomp = true; return 0; }
+static int unset_no_seccomp(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->no_seccomp = false; return 0; }
 static int set_console_log(struct vm_config *c, const char *v, struct error *e) { (void)e; c->console_log = v; return 0; }
 static int set_config(struct vm_config *c, const char *v, struct error *e) { (void)e; c->config_path = v; return 0; }
 
@@ -418,6 +420,7 @@ static const struct option_def options[] = {
 	{ "console-log", 0, true, set_console_log, NULL, "FILE", "also write everything the guest prints to FILE" },
 	{ "timeout", 0, true, set_timeout, NULL, "SECONDS", "stop the VM after SECONDS (exit code 85)" },
 	{ "stats", 0, false, set_stats, unset_stats, NULL, "print per-device counters on stderr at exit" },
+	{ "no-seccomp", 0, false, set_no_seccomp, unset_no_seccomp, NULL, "run without the seccomp system-call filter" },
 	{ "irqchip", 0, true, set_irqchip, NULL, "KIND", "auto (GICv3, else GICv2, else none), gicv3, gicv2, none" },
 	{ "dump-dtb", 0, true, set_dump_dtb, NULL, "FILE", "write the device tree blob to FILE and exit" },
 	{ "reboot", 0, false, set_reboot, unset_reboot, NULL, "reboot the guest when it resets (default: exit with code 80)" },

@@ -78,6 +78,7 @@ struct vm_config {
 	const char *console_log; /* everything the guest printed, also to this file */
 	unsigned timeout_s;      /* 0: none */
 	bool stats;              /* per-device counters on stderr at exit */
+	bool no_seccomp;         /* run without the seccomp filter */
 	const char *config_path; /* --config, for messages */
 	const char *control_command; /* ACTION_CONTROL: stop, pause or resume (of `name`) */
 	char *owned[48];         /* strings a config file gave (vm_config_free frees) */

@@ -25,6 +25,7 @@ const struct exit_code_info exit_code_table[] = {
 	{ EXIT_TIMEOUT, "the VM ran longer than --timeout and was stopped" },
 	{ EXIT_GUEST_PANIC, "the guest kernel panicked (reported through pvpanic)" },
 	{ EXIT_STOPPED, "the VM was stopped with `saevm stop NAME`" },
+	{ EXIT_SECCOMP, "the seccomp filter refused a system call: a bug in saevm (--no-seccomp works around it)" },
 };
 const unsigned exit_code_table_len = sizeof(exit_code_table) / sizeof(exit_code_table[0]);
 

@@ -27,6 +27,7 @@ enum exit_code {
 	EXIT_TIMEOUT = 85,        /* --timeout expired */
 	EXIT_GUEST_PANIC = 86,    /* the guest kernel panicked (pvpanic) */
 	EXIT_STOPPED = 87,        /* stopped by `saevm stop NAME` */
+	EXIT_SECCOMP = 88,        /* the seccomp filter refused a system call (a bug in saevm) */
 };
 
 struct exit_code_info {

@@ -26,6 +26,7 @@
 #include "control.h"
 #include "kvm_uapi.h"
 #include "log.h"
+#include "sandbox.h"
 
 int vm_create(struct vm *vm, const struct vm_config *cfg, struct error *err)
 {
@@ -316,6 +317,13 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err)
 	uint64_t count;
 
 	if (!vm->devices_started) {
+		/* Setup is over: no privileges and few system calls from here on,
+		 * for every thread (they all start below). */
+		struct sandbox_needs needs = { .sockets = false };
+		for (unsigned i = 0; i < vm->cfg->nnics; i++)
+			needs.sockets |= vm->cfg->nics[i].kind == NIC_USER;
+		if (sandbox_enter(&needs, !vm->cfg->no_seccomp, err) < 0)
+			return -1;
 		if (mmio_bus_start_devices(&vm->bus, err) < 0)
 			return -1;
 		vm->devices_started = true;

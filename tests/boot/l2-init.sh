@@ -45,6 +45,45 @@ case " $(cat /proc/cmdline) " in
   *" t=sleep "*) sleep 60 ;;
   *" t=ticker "*) i=0; while true; do echo "@@L2 tick $i"; i=$((i+1)); sleep 0.1; done ;;
   *" t=marker "*) devmem 0x9001008 32 123 ;;
+  *" t=enospc "*)
+    head -c 1048576 /dev/urandom > /tmp/a
+    dd if=/tmp/a of=/dev/vda bs=1M count=1 conv=fsync 2>/dev/null
+    echo "@@L2 early=$(sha256sum < /tmp/a | cut -d' ' -f1)"
+    if dd if=/dev/zero of=/dev/vda bs=1M seek=2 count=8 conv=fsync 2>/dev/null; then echo "@@L2 enospc=no-error"
+    else echo "@@L2 enospc=ioerror"; fi
+    echo 3 > /proc/sys/vm/drop_caches
+    echo "@@L2 readback=$(head -c 1048576 /dev/vda | sha256sum | cut -d' ' -f1)" ;;
+  *" t=trunc "*)
+    echo "@@L2 truncate-now"; sleep 5
+    if dd if=/dev/vda of=/dev/null bs=1M skip=8 count=1 iflag=direct 2>/dev/null; then echo "@@L2 trunc=read-ok"
+    else echo "@@L2 trunc=ioerror"; fi ;;
+  *" t=writer "*)
+    mount -t ext4 /dev/vda /mnt && echo "@@L2 writing"
+    i=0; while true; do head -c 262144 /dev/urandom > /mnt/f$((i % 40)); i=$((i+1)); [ $((i % 8)) = 0 ] && sync; done ;;
+  *" t=remount "*)
+    mount -t ext4 /dev/vda /mnt && echo "@@L2 remount=ok files=$(ls /mnt | wc -l)" && umount /mnt ;;
+  *" t=load "*)
+    dhcp_up
+    end=$(( $(cut -d. -f1 /proc/uptime) + 60 ))
+    for d in vda vdb vdc vdd; do
+      head -c 8388608 /dev/urandom > /tmp/pat-$d
+      ( i=0; while [ $(cut -d. -f1 /proc/uptime) -lt $end ]; do
+          dd if=/tmp/pat-$d of=/dev/$d bs=1M seek=$(( i % 2 * 8 )) conv=fsync 2>/dev/null || echo "@@L2 write-error $d"
+          i=$((i+1)); done; echo "@@L2 writer-done $d $i" ) &
+    done
+    ok=0; bad=0
+    while [ $(cut -d. -f1 /proc/uptime) -lt $end ]; do
+      if [ "$(wget -q -O - http://10.0.2.2:8080/file.bin | sha256sum | cut -d' ' -f1)" = "$(cat /tmp/want 2>/dev/null || wget -q -O - http://10.0.2.2:8080/file.sha)" ]; then ok=$((ok+1)); else bad=$((bad+1)); fi
+    done
+    wait
+    echo "@@L2 net ok=$ok bad=$bad"
+    echo 3 > /proc/sys/vm/drop_caches
+    for d in vda vdb vdc vdd; do echo "@@L2 disk $d $(cat /tmp/pat-$d /tmp/pat-$d | sha256sum | cut -d' ' -f1) $(head -c 16777216 /dev/$d | sha256sum | cut -d' ' -f1)"; done ;;
+  *" t=asan "*)
+    exec </dev/hvc0 >/dev/hvc0 2>&1; echo "@@L2 hvc=up"
+    dhcp_up
+    dd if=/dev/urandom of=/dev/vda bs=1M count=4 conv=fsync 2>/dev/null && echo "@@L2 asan-disk=ok"
+    sh ;;
   *" t=exit7 "*) echo "@@L2 exiting 7"; devmem 0x9001000 32 7; sleep 5 ;;
   *" t=dhcp "*)
     dhcp_up

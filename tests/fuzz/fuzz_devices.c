@@ -37,8 +37,9 @@ static void fb_send(struct net_backend *be, const struct iovec *iov, unsigned n,
 			sum ^= ((const uint8_t *)iov[k].iov_base)[i];
 }
 static void fb_destroy(struct net_backend *be) { free(be); }
+static unsigned fb_mtu(struct net_backend *be) { (void)be; return 9000; }
 static const struct net_backend_ops fb_ops = {
-	.kind = "fuzz", .features = fb_features, .activate = fb_activate, .poll_fill = fb_fill,
+	.kind = "fuzz", .features = fb_features, .mtu = fb_mtu, .activate = fb_activate, .poll_fill = fb_fill,
 	.poll_handle = fb_handle, .send = fb_send, .destroy = fb_destroy,
 };
 
