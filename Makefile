@@ -13,7 +13,7 @@ SRCS := vmm/cli.c vmm/config_file.c vmm/control.c vmm/sandbox.c vmm/error.c vmm/
 	vmm/irq.c vmm/term.c vmm/console.c vmm/vcpu.c vmm/vm.c \
 	devices/uart_8250.c devices/virtqueue.c devices/virtio_mmio.c devices/virtio_blk.c devices/virtio_rng.c devices/virtio_console.c devices/exit_dev.c devices/pvpanic.c devices/virtio_net.c devices/net_slirp.c devices/net_tap.c vmm/iothread.c fdt/fdt.c boot/image.c boot/layout.c boot/loader.c
 MAIN := vmm/main.c
-UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(filter-out tests/unit/harness.c,$(wildcard tests/unit/test_*.c)))
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 ifeq ($(ARCH),native)
   OUT := $(BUILD)$(if $(BUILD_SAN),/$(BUILD_SAN))
@@ -60,7 +60,7 @@ ifneq ($(ARCH),native)
 endif
 
 CFLAGS ?=
-CFLAGS += $(CFLAGS_COMMON)
+override CFLAGS += $(CFLAGS_COMMON)
 # `make V=1` shows whole command lines.
 Q := $(if $(V),,@)
 OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(SRCS))
@@ -118,11 +118,16 @@ check:
 	tests/cli/run.sh $(BUILD)/saevm
 	SAEVM_WRAP=qemu-s390x-static tests/cli/run.sh $(BUILD)/s390x/saevm
 	tests/cli/install.sh
+	tests/cli/one-door.sh
+	$(MAKE) check-asan
+	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 	$(MAKE) ARCH=arm64 all guest
+	$(MAKE) asan-arm64
 	tests/boot/run.sh
 
 # ---- fuzzing (libFuzzer, clang 14) and sanitizers ----
 FUZZ_SECONDS ?= 60
+CHECK_FUZZ_SECONDS ?= 15
 FUZZERS := virtqueue devices image config
 FUZZ_CC := clang-14
 FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm/uapi/arm64 $(shell pkg-config --cflags slirp 2>/dev/null) \

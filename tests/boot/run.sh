@@ -23,15 +23,28 @@ tests/rig/mk-initramfs.sh -o "$W/l1-io.cpio" --init tests/boot/l1-io-cases.sh "$
   --modules "virtio_mmio virtio_blk"
 tests/rig/mk-initramfs.sh -o "$W/l1-net.cpio" --init tests/boot/l1-net-cases.sh "${COMMON[@]}" --modules tun
 rm -f "$W/fs.img"; truncate -s 32M "$W/fs.img"
+# The fault run: an ext4 image for the SIGKILL test, the ASan build of saevm
+# (dynamic glibc: the loader and libc go into L1 too).
+rm -f "$W/ext4.img" "$W/faults.img"; mke2fs -q -t ext4 -F "$W/ext4.img" 16M; truncate -s 32M "$W/faults.img"
+FAULT_EXTRA=()
+if [[ -x build/arm64-asan/saevm ]]; then
+  XL=/usr/aarch64-linux-gnu/lib
+  FAULT_EXTRA=(--add build/arm64-asan/saevm:/rig/saevm-asan --add "$XL/ld-linux-aarch64.so.1:/lib/ld-linux-aarch64.so.1"
+    --add "$XL/libc.so.6:/lib/aarch64-linux-gnu/libc.so.6" --add "$XL/libm.so.6:/lib/aarch64-linux-gnu/libm.so.6")
+  [[ -f $XL/libgcc_s.so.1 ]] && FAULT_EXTRA+=(--add "$XL/libgcc_s.so.1:/lib/aarch64-linux-gnu/libgcc_s.so.1")
+fi
+tests/rig/mk-initramfs.sh -o "$W/l1-faults.cpio" --init tests/boot/l1-faults-cases.sh "${COMMON[@]}" \
+  --add "$W/ext4.img:/rig/ext4.img" "${FAULT_EXTRA[@]}"
 
 pass=0 fail=0
-for run in ${SAEVM_BOOT_RUNS:-gic3 gic2 io net}; do
+for run in ${SAEVM_BOOT_RUNS:-gic3 gic2 io net faults}; do
   log=$W/boot-$run.log
   case $run in
     gic3) args=(--initrd "$W/l1.cpio" --gic 3);;
     gic2) args=(--initrd "$W/l1.cpio" --gic 2);;
     io) args=(--initrd "$W/l1-io.cpio" --gic 3 --disk "$W/fs.img");;
     net) args=(--initrd "$W/l1-net.cpio" --gic 3);;
+    faults) args=(--initrd "$W/l1-faults.cpio" --gic 3 --disk "$W/faults.img");;
   esac
   echo "boot: L1 run '$run' (log $log)"
   tests/rig/boot-l1.sh "${args[@]}" --log "$log" --timeout 600 --quiet || true
@@ -50,6 +63,15 @@ elif e2fsck -fn "$W/fs.img" >/dev/null 2>&1 &&
   echo "  e2fsck and the guest's files on this host: PASS"; pass=$((pass + 1))
 else
   echo "  e2fsck and the guest's files on this host: FAIL"; fail=$((fail + 1))
+fi
+
+# The ext4 image saevm was SIGKILLed over, after a fresh boot replayed its
+# journal: L1 copied it to the start of its disk.
+if [[ " ${SAEVM_BOOT_RUNS:-faults} " != *" faults "* ]]; then :
+elif head -c 16777216 "$W/faults.img" > "$W/ext4-after.img" && e2fsck -fn "$W/ext4-after.img" >/dev/null 2>&1; then
+  echo "  e2fsck after SIGKILL and journal replay: PASS"; pass=$((pass + 1))
+else
+  echo "  e2fsck after SIGKILL and journal replay: FAIL"; fail=$((fail + 1))
 fi
 
 # The dumped device tree, decompiled on this host with dtc.

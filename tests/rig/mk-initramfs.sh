@@ -53,7 +53,7 @@ fi
 for a in "${ADDS[@]}"; do
   src=${a%%:*}; dst=/rig/$(basename "$src"); [[ $a == *:* ]] && dst=${a#*:}
   [[ -f $src ]] || die "--add: no file $src"
-  mkdir -p "$R$(dirname "$dst")"; cp "$src" "$R$dst"
+  mkdir -p "$R$(dirname "$dst")"; cp -L "$src" "$R$dst"
 done
 cp "$INIT" "$R/payload.sh"
 cat > "$R/init" <<'INIT'
@@ -73,5 +73,6 @@ poweroff -f
 INIT
 chmod 755 "$R/init" "$R/bin/busybox"
 chmod -R a+rX "$R/rig"
+[[ -d $R/lib ]] && chmod -R a+rX "$R/lib"
 find "$R/rig" -type f -name '*.sh' -exec chmod 755 {} +
 ( cd "$R" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --owner=0:0 ) > "$OUT"

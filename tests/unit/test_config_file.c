@@ -8,6 +8,7 @@ static struct error err;
 
 static int parse(const char *text)
 {
+	vm_config_free(&cfg);
 	vm_config_defaults(&cfg);
 	memset(&err, 0, sizeof(err));
 	return config_file_parse(&cfg, text, "t.conf", &err);
@@ -24,6 +25,7 @@ static void expect_error(const char *text, const char *message)
 static void test_example_file_parses(void **state)
 {
 	(void)state;
+	vm_config_free(&cfg);
 	vm_config_defaults(&cfg);
 	memset(&err, 0, sizeof(err));
 	if (config_file_load(&cfg, "vmm.conf.example", &err) < 0)
@@ -101,6 +103,7 @@ static void test_every_error(void **state)
 static void test_missing_file(void **state)
 {
 	(void)state;
+	vm_config_free(&cfg);
 	vm_config_defaults(&cfg);
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(config_file_load(&cfg, "/nonexistent/vmm.conf", &err), -1);
@@ -111,6 +114,7 @@ static void test_command_line_wins(void **state)
 {
 	char *argv[] = { "saevm", "run", "-m", "512", "--config", "vmm.conf.example", "-d", "other.img", "--name=cli" };
 	(void)state;
+	vm_config_free(&cfg);
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(cli_parse(9, argv, &cfg, &err), 0);
 	assert_int_equal(cfg.mem_bytes, 512ULL << 20); /* before --config, still wins */
@@ -119,6 +123,7 @@ static void test_command_line_wins(void **state)
 	assert_string_equal(cfg.disks[0].path, "other.img");
 	assert_int_equal(cfg.nnics, 1);               /* the file's NIC kept */
 	assert_string_equal(cfg.kernel_path, "/boot/vmlinuz-arm64");
+	vm_config_free(&cfg);
 }
 
 int main(void)

@@ -17,9 +17,12 @@ static const void *prop(const char *path, const char *name, int *len)
 	return fdt_getprop(blob, node, name, len);
 }
 
+/* Device-tree properties are only 4-byte aligned: copy, never cast. */
 static uint64_t cell64(const void *p, int index)
 {
-	return fdt64_to_cpu(((const fdt64_t *)p)[index]);
+	fdt64_t v;
+	memcpy(&v, (const uint8_t *)p + 8 * index, sizeof(v));
+	return fdt64_to_cpu(v);
 }
 
 static void build(enum irqchip_kind irqchip, enum psci_kind psci, unsigned ncpus, bool initrd,
