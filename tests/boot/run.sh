@@ -34,7 +34,7 @@ if [[ -x build/arm64-asan/saevm ]]; then
   [[ -f $XL/libgcc_s.so.1 ]] && FAULT_EXTRA+=(--add "$XL/libgcc_s.so.1:/lib/aarch64-linux-gnu/libgcc_s.so.1")
 fi
 tests/rig/mk-initramfs.sh -o "$W/l1-faults.cpio" --init tests/boot/l1-faults-cases.sh "${COMMON[@]}" \
-  --add "$W/ext4.img:/rig/ext4.img" "${FAULT_EXTRA[@]}"
+  --add "$W/ext4.img:/rig/ext4.img" "${FAULT_EXTRA[@]}" --modules "virtio_mmio virtio_blk"
 
 pass=0 fail=0
 for run in ${SAEVM_BOOT_RUNS:-gic3 gic2 io net faults}; do
