@@ -59,9 +59,19 @@ static const long always_allowed[] = {
 };
 
 static const long socket_calls[] = {
-	__NR_socket, __NR_connect, __NR_accept, __NR_bind, __NR_listen, __NR_setsockopt, __NR_getsockopt,
-	__NR_getsockname, __NR_getpeername, __NR_sendto, __NR_recvfrom, __NR_sendmsg, __NR_recvmsg,
-	__NR_shutdown, __NR_openat, __NR_dup, __NR_uname, __NR_socketpair, __NR_pipe2,
+	__NR_openat, __NR_dup, __NR_uname, __NR_pipe2,
+	/* which socket calls exist as system calls differs between ABIs */
+#ifdef __NR_socket
+	OPT(__NR_socket) OPT(__NR_connect) OPT(__NR_bind) OPT(__NR_listen) OPT(__NR_setsockopt)
+	OPT(__NR_getsockopt) OPT(__NR_getsockname) OPT(__NR_getpeername) OPT(__NR_sendto)
+	OPT(__NR_recvfrom) OPT(__NR_sendmsg) OPT(__NR_recvmsg) OPT(__NR_shutdown) OPT(__NR_socketpair)
+#endif
+#ifdef __NR_accept
+	OPT(__NR_accept)
+#endif
+#ifdef __NR_socketcall
+	OPT(__NR_socketcall)
+#endif
 #ifdef __NR_open
 	OPT(__NR_open)
 #endif
