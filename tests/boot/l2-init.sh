@@ -12,6 +12,12 @@ S
   ip link set eth0 up
   udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 5 2>/dev/null
 }
+fetch_timed() { # URL: fetch, print its sha256 and the seconds it took
+  t0=$(cut -d' ' -f1 /proc/uptime)
+  wget -q -O /tmp/f "$1"
+  t1=$(cut -d' ' -f1 /proc/uptime)
+  echo "@@L2 got=$(sha256sum < /tmp/f | cut -d' ' -f1) secs=$(awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}')"
+}
 echo "@@L2 userspace cpus=$(grep -c ^processor /proc/cpuinfo) memkb=$(awk '/MemTotal/{print $2}' /proc/meminfo)"
 case " $(cat /proc/cmdline) " in
   *" t=panic "*) echo "@@L2 panicking"; echo c > /proc/sysrq-trigger ;;
@@ -85,12 +91,7 @@ case " $(cat /proc/cmdline) " in
     dd if=/dev/urandom of=/dev/vda bs=1M count=4 conv=fsync 2>/dev/null && echo "@@L2 asan-disk=ok"
     sh ;;
   *" t=exit7 "*) echo "@@L2 exiting 7"; devmem 0x9001000 32 7; sleep 5 ;;
-  *" t=dhcp "*)
-    dhcp_up
-    t0=$(cut -d' ' -f1 /proc/uptime)
-    wget -q -O /tmp/f http://10.0.2.2:8080/file.bin
-    t1=$(cut -d' ' -f1 /proc/uptime)
-    echo "@@L2 got=$(sha256sum < /tmp/f | cut -d' ' -f1) secs=$(awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}')" ;;
+  *" t=dhcp "*) dhcp_up; fetch_timed http://10.0.2.2:8080/file.bin ;;
   *" t=fwd "*)
     dhcp_up
     echo "@@L2 listening"
@@ -102,9 +103,6 @@ case " $(cat /proc/cmdline) " in
     ip link set eth0 up
     ip addr add 192.168.100.2/24 dev eth0
     ping -c 3 -W 2 192.168.100.1 >/dev/null && echo "@@L2 ping=ok"
-    t0=$(cut -d' ' -f1 /proc/uptime)
-    wget -q -O /tmp/f http://192.168.100.1:8080/file.bin
-    t1=$(cut -d' ' -f1 /proc/uptime)
-    echo "@@L2 got=$(sha256sum < /tmp/f | cut -d' ' -f1) secs=$(awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}')" ;;
+    fetch_timed http://192.168.100.1:8080/file.bin ;;
 esac
 echo "@@L2 done"

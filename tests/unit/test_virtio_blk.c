@@ -254,6 +254,34 @@ static void test_ring_outside_ram_refused(void **state)
 	assert_true(reg_read(0x070) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 }
 
+/* EIO from the backing file: the request fails with IOERR, the device goes
+ * on. /proc/self/mem put on the disk's descriptor gives EIO for reads and
+ * writes at unmapped addresses (sector 1 = address 512). */
+static void test_eio_from_backing_file(void **state)
+{
+	uint8_t out[512] = { 1 };
+	int disk_fd = -1, mem_fd;
+
+	(void)state;
+	for (int fd = 3; fd < 1024; fd++) { /* the disk's descriptor: the one on our image */
+		char link[64], target[sizeof(image) + 1];
+		ssize_t n;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0 && (target[n] = 0, !strcmp(target, image)) && fd != image_fd)
+			disk_fd = fd;
+	}
+	assert_true(disk_fd >= 0);
+	mem_fd = open("/proc/self/mem", O_RDWR);
+	assert_true(mem_fd >= 0);
+	assert_int_equal(dup2(mem_fd, disk_fd), disk_fd);
+	close(mem_fd);
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 1, NULL, 0, 512, NULL), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(request(VIRTIO_BLK_T_OUT, 1, out, 512, 0, NULL), VIRTIO_BLK_S_IOERR);
+	/* the device still serves requests */
+	assert_int_equal(request(VIRTIO_BLK_T_GET_ID, 0, NULL, 0, 20, NULL), VIRTIO_BLK_S_OK);
+}
+
 static void test_second_writer_refused(void **state)
 {
 	struct disk_config cfg = { 0 };
@@ -281,6 +309,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_feature_negotiation, setup_rw, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_outside_ram_refused, setup_rw, teardown),
 		cmocka_unit_test_setup_teardown(test_second_writer_refused, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(test_eio_from_backing_file, setup_rw, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
