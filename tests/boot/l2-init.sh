@@ -98,6 +98,7 @@ case " $(cat /proc/cmdline) " in
     nc -l -p 5000 -e dd of=/tmp/in 2>/dev/null
     echo "@@L2 received=$(sha256sum < /tmp/in | cut -d' ' -f1)"
     nc -l -p 5001 -e cat /tmp/in
+    sleep 2 # cat is done, but its last segments may still be in flight
     echo "@@L2 sent-back" ;;
   *" t=tap "*)
     ip link set eth0 up
