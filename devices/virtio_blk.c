@@ -304,19 +304,8 @@ static void blk_destroy(void *model)
 	free(b);
 }
 
-static const struct virtio_model_ops blk_ops_rw = {
+static const struct virtio_model_ops blk_ops = {
 	.kind = "virtio-blk", .device_id = VIRTIO_ID_BLOCK, .num_queues = 1, .queue_max = QUEUE_SIZE,
-	.features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
-		    (1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_DISCARD) |
-		    (1ULL << VIRTIO_BLK_F_WRITE_ZEROES),
-	.process = blk_process, .shutdown = blk_shutdown, .print_stats = blk_print_stats,
-	.destroy = blk_destroy,
-};
-
-static const struct virtio_model_ops blk_ops_ro = {
-	.kind = "virtio-blk", .device_id = VIRTIO_ID_BLOCK, .num_queues = 1, .queue_max = QUEUE_SIZE,
-	.features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
-		    (1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_RO),
 	.process = blk_process, .shutdown = blk_shutdown, .print_stats = blk_print_stats,
 	.destroy = blk_destroy,
 };
@@ -326,6 +315,7 @@ struct device *virtio_blk_create(uint64_t base, int spi, const struct virtio_mmi
 {
 	struct virtio_blk *b = calloc(1, sizeof(*b));
 	struct device *dev;
+	uint64_t features;
 
 	if (!b) {
 		disk_close(disk);
@@ -343,8 +333,10 @@ struct device *virtio_blk_create(uint64_t base, int spi, const struct virtio_mmi
 	le32_store(b->config + 48, UINT32_MAX >> 9); /* max_write_zeroes_sectors */
 	le32_store(b->config + 52, 1);               /* max_write_zeroes_seg */
 	b->config[56] = 1;                           /* write_zeroes_may_unmap */
-	dev = virtio_mmio_create(base, spi, env, disk->read_only ? &blk_ops_ro : &blk_ops_rw, b, b->config,
-				 CONFIG_LEN, err);
+	features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (1ULL << VIRTIO_BLK_F_FLUSH) |
+		   (disk->read_only ? 1ULL << VIRTIO_BLK_F_RO
+				    : (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
+	dev = virtio_mmio_create(base, spi, env, &blk_ops, b, features, b->config, CONFIG_LEN, err);
 	if (!dev)
 		blk_destroy(b);
 	return dev;

@@ -101,7 +101,7 @@ struct device *virtio_console_create(uint64_t base, int spi, const struct virtio
 		return NULL;
 	}
 	vc->con = con;
-	dev = virtio_mmio_create(base, spi, env, &console_ops, vc, vc->config, sizeof(vc->config), err);
+	dev = virtio_mmio_create(base, spi, env, &console_ops, vc, 0, vc->config, sizeof(vc->config), err);
 	if (!dev) {
 		free(vc);
 		return NULL;

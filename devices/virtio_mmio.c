@@ -54,6 +54,7 @@ struct virtio_mmio {
 	struct virtio_mmio_env env;
 	const struct virtio_model_ops *ops;
 	void *model;
+	uint64_t features; /* the model's own feature bits */
 	const uint8_t *config;
 	uint32_t config_len;
 
@@ -72,14 +73,13 @@ struct virtio_mmio {
 	int irq_fd;      /* irqfd, or -1 */
 	struct iothread io;
 	atomic_ulong notifies, interrupts, failures;
-	struct virtio_model_ops *owned_ops;
 };
 
 static struct virtio_mmio *to_t(struct device *dev) { return (struct virtio_mmio *)dev; }
 
 static uint64_t offered_features(const struct virtio_mmio *t)
 {
-	return t->ops->features | (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX) |
+	return t->features | (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX) |
 	       (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 }
 
@@ -463,13 +463,12 @@ static void vmmio_destroy(struct device *dev)
 		close(t->notify_fd);
 	if (t->irq_fd >= 0)
 		close(t->irq_fd);
-	if (t->ops->destroy)
+	if (t->ops->destroy && t->model) /* NULL: creation failed, the caller keeps the model */
 		t->ops->destroy(t->model);
 	for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
 		pthread_mutex_destroy(&t->queues[q].lock);
 	pthread_mutex_destroy(&t->lock);
 	free(t->chain);
-	free(t->owned_ops);
 	free(t);
 }
 
@@ -484,19 +483,14 @@ static const struct device_ops virtio_mmio_ops = {
 	.destroy = vmmio_destroy,
 };
 
-void virtio_mmio_own_ops(struct virtio_mmio *t, struct virtio_model_ops *ops)
-{
-	t->owned_ops = ops;
-}
-
 struct virtio_mmio *virtio_mmio_of(struct device *dev)
 {
 	return dev && dev->ops == &virtio_mmio_ops ? to_t(dev) : NULL;
 }
 
 struct device *virtio_mmio_create(uint64_t base, int spi, const struct virtio_mmio_env *env,
-				  const struct virtio_model_ops *ops, void *model, const uint8_t *config,
-				  uint32_t config_len, struct error *err)
+				  const struct virtio_model_ops *ops, void *model, uint64_t features,
+				  const uint8_t *config, uint32_t config_len, struct error *err)
 {
 	struct virtio_mmio *t = calloc(1, sizeof(*t));
 
@@ -513,6 +507,7 @@ struct device *virtio_mmio_create(uint64_t base, int spi, const struct virtio_mm
 	t->env = *env;
 	t->ops = ops;
 	t->model = model;
+	t->features = features;
 	t->config = config;
 	t->config_len = config_len;
 	t->irq_fd = -1;

@@ -42,7 +42,6 @@ struct virtio_model_ops {
 	uint32_t device_id;
 	unsigned num_queues;
 	uint16_t queue_max;
-	uint64_t features;       /* device-specific feature bits offered */
 	/* On the I/O thread, queue lock held: serve queue q (see
 	 * virtio_mmio_serve). */
 	void (*process)(void *model, struct virtio_mmio *t, unsigned q);
@@ -62,15 +61,12 @@ struct virtio_model_ops {
 	void (*destroy)(void *model);
 };
 
-/* Creates the transport around a model. `config` (LE bytes, owned by the
- * model) is the device-specific configuration space. */
+/* Creates the transport around a model. `features` are the device-specific
+ * feature bits it offers (the transport adds its own); `config` (LE bytes,
+ * owned by the model) is the device-specific configuration space. */
 struct device *virtio_mmio_create(uint64_t base, int spi, const struct virtio_mmio_env *env,
-				  const struct virtio_model_ops *ops, void *model, const uint8_t *config,
-				  uint32_t config_len, struct error *err);
-
-/* Hands the transport a heap-allocated ops table to free with the device
- * (for models whose features are only known at creation). */
-void virtio_mmio_own_ops(struct virtio_mmio *t, struct virtio_model_ops *ops);
+				  const struct virtio_model_ops *ops, void *model, uint64_t features,
+				  const uint8_t *config, uint32_t config_len, struct error *err);
 
 /* The transport behind a device made by virtio_mmio_create (NULL for any
  * other device). */

@@ -317,16 +317,21 @@ static void net_destroy(void *model)
 	free(n);
 }
 
+static const struct virtio_model_ops net_ops = {
+	.kind = "virtio-net", .device_id = VIRTIO_ID_NET, .num_queues = 2, .queue_max = QUEUE_SIZE,
+	.process = net_process, .reset = net_reset, .activate = net_activate,
+	.start_loop = net_start_loop, .stop_loop = net_stop_loop, .print_stats = net_print_stats,
+	.destroy = net_destroy,
+};
+
 struct device *virtio_net_create(uint64_t base, int spi, const struct virtio_mmio_env *env,
 				 struct net_backend *backend, const uint8_t mac[6], struct error *err)
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
-	struct virtio_model_ops *ops = calloc(1, sizeof(*ops));
 	struct device *dev;
+	uint64_t features;
 
-	if (!n || !ops) {
-		free(n);
-		free(ops);
+	if (!n) {
 		backend->ops->destroy(backend);
 		err_set(err, EXIT_HOST_ERROR, "out of memory for virtio-net");
 		return NULL;
@@ -338,24 +343,14 @@ struct device *virtio_net_create(uint64_t base, int spi, const struct virtio_mmi
 	le16_store(n->config + 6, VIRTIO_NET_S_LINK_UP);
 	le16_store(n->config + 8, 1);                            /* max_virtqueue_pairs */
 	le16_store(n->config + 10, (uint16_t)backend->ops->mtu(backend)); /* mtu */
-	/* The offered features depend on the backend, so each NIC has its
-	 * own ops table (freed with the device). */
-	*ops = (struct virtio_model_ops){
-		.kind = "virtio-net", .device_id = VIRTIO_ID_NET, .num_queues = 2, .queue_max = QUEUE_SIZE,
-		.features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
-			    (1ULL << VIRTIO_NET_F_MRG_RXBUF) | backend->ops->features(backend) |
-			    (backend->ops->mtu(backend) ? 1ULL << VIRTIO_NET_F_MTU : 0),
-		.process = net_process, .reset = net_reset, .activate = net_activate,
-		.start_loop = net_start_loop, .stop_loop = net_stop_loop, .print_stats = net_print_stats,
-		.destroy = net_destroy,
-	};
-	dev = virtio_mmio_create(base, spi, env, ops, n, n->config, sizeof(n->config), err);
+	/* What the NIC offers depends on its backend's offloads and MTU. */
+	features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) | (1ULL << VIRTIO_NET_F_MRG_RXBUF) |
+		   backend->ops->features(backend) | (backend->ops->mtu(backend) ? 1ULL << VIRTIO_NET_F_MTU : 0);
+	dev = virtio_mmio_create(base, spi, env, &net_ops, n, features, n->config, sizeof(n->config), err);
 	if (!dev) {
 		net_destroy(n);
-		free(ops);
 		return NULL;
 	}
 	n->t = virtio_mmio_of(dev);
-	virtio_mmio_own_ops(n->t, ops);
 	return dev;
 }

@@ -59,7 +59,7 @@ struct device *virtio_rng_create(uint64_t base, int spi, const struct virtio_mmi
 		err_set(err, EXIT_HOST_ERROR, "out of memory for virtio-rng");
 		return NULL;
 	}
-	dev = virtio_mmio_create(base, spi, env, &rng_ops, r, NULL, 0, err);
+	dev = virtio_mmio_create(base, spi, env, &rng_ops, r, 0, NULL, 0, err);
 	if (!dev)
 		free(r);
 	return dev;
