@@ -51,11 +51,7 @@ struct device *exit_dev_create(uint64_t base, void (*on_exit)(void *opaque, int 
 		err_set(err, EXIT_HOST_ERROR, "out of memory");
 		return NULL;
 	}
-	e->dev.ops = &exit_ops;
-	e->dev.mmio_base = base;
-	e->dev.mmio_len = EXIT_DEV_SIZE;
-	e->dev.spi = -1;
-	snprintf(e->dev.node, sizeof(e->dev.node), "exit@%llx", (unsigned long long)base);
+	device_init(&e->dev, &exit_ops, "exit", base, EXIT_DEV_SIZE, -1);
 	e->on_exit = on_exit;
 	e->on_marker = on_marker;
 	e->opaque = opaque;

@@ -50,11 +50,7 @@ struct device *pvpanic_create(uint64_t base, void (*on_panic)(void *opaque, unsi
 		err_set(err, EXIT_HOST_ERROR, "out of memory");
 		return NULL;
 	}
-	p->dev.ops = &pvpanic_ops;
-	p->dev.mmio_base = base;
-	p->dev.mmio_len = PVPANIC_SIZE;
-	p->dev.spi = -1;
-	snprintf(p->dev.node, sizeof(p->dev.node), "pvpanic@%llx", (unsigned long long)base);
+	device_init(&p->dev, &pvpanic_ops, "pvpanic", base, PVPANIC_SIZE, -1);
 	p->on_panic = on_panic;
 	p->opaque = opaque;
 	return &p->dev;

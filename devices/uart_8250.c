@@ -282,11 +282,7 @@ struct device *uart_8250_create(uint64_t base, int spi, struct irqchip *irq, str
 		err_set(err, EXIT_HOST_ERROR, "out of memory for the UART");
 		return NULL;
 	}
-	u->dev.ops = &uart_ops;
-	u->dev.mmio_base = base;
-	u->dev.mmio_len = UART_MMIO_SIZE;
-	u->dev.spi = spi;
-	snprintf(u->dev.node, sizeof(u->dev.node), "uart@%llx", (unsigned long long)base);
+	device_init(&u->dev, &uart_ops, "uart", base, UART_MMIO_SIZE, spi);
 	u->irq = irq;
 	u->con = con;
 	pthread_mutex_init(&u->lock, NULL);

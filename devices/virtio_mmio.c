@@ -499,11 +499,7 @@ struct device *virtio_mmio_create(uint64_t base, int spi, const struct virtio_mm
 		err_set(err, EXIT_HOST_ERROR, "out of memory for %s", ops->kind);
 		return NULL;
 	}
-	t->dev.ops = &virtio_mmio_ops;
-	t->dev.mmio_base = base;
-	t->dev.mmio_len = VIRTIO_MMIO_SIZE;
-	t->dev.spi = spi;
-	snprintf(t->dev.node, sizeof(t->dev.node), "virtio_mmio@%llx", (unsigned long long)base);
+	device_init(&t->dev, &virtio_mmio_ops, "virtio_mmio", base, VIRTIO_MMIO_SIZE, spi);
 	t->env = *env;
 	t->ops = ops;
 	t->model = model;

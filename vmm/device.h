@@ -46,4 +46,16 @@ struct device {
 	char node[48];  /* device-tree node name, e.g. "uart@9000000" */
 };
 
+/* Fills in the platform's view of a device: its ops, its MMIO window, its
+ * interrupt (-1: none) and its device-tree node name, "<kind>@<base>". */
+static inline void device_init(struct device *dev, const struct device_ops *ops, const char *node_kind,
+			       uint64_t base, uint64_t len, int spi)
+{
+	dev->ops = ops;
+	dev->mmio_base = base;
+	dev->mmio_len = len;
+	dev->spi = spi;
+	snprintf(dev->node, sizeof(dev->node), "%s@%llx", node_kind, (unsigned long long)base);
+}
+
 #endif
