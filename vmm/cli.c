@@ -134,40 +134,51 @@ static int set_cpus(struct vm_config *c, const char *v, struct error *e)
 	return 0;
 }
 
+/* Which of `names` (NULL-terminated) `v` is, or -1 after an error
+ * "--OPTION 'v': expected a, b or c". */
+static int choose(const char *option, const char *v, const char *const *names, struct error *e)
+{
+	char expected[96] = "";
+	unsigned n = 0;
+
+	for (; names[n]; n++)
+		if (!strcmp(v, names[n]))
+			return (int)n;
+	for (unsigned i = 0; i < n; i++)
+		snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected), "%s%s",
+			 i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+	return err_set(e, EXIT_USAGE, "--%s '%s': expected %s", option, v, expected);
+}
+
 static int set_irqchip(struct vm_config *c, const char *v, struct error *e)
 {
-	static const struct { const char *name; enum irqchip_request req; } choices[] = {
-		{ "auto", IRQCHIP_AUTO }, { "gicv3", IRQCHIP_WANT_GICV3 },
-		{ "gicv2", IRQCHIP_WANT_GICV2 }, { "none", IRQCHIP_WANT_NONE },
-	};
-	for (unsigned i = 0; i < sizeof(choices) / sizeof(choices[0]); i++)
-		if (!strcmp(v, choices[i].name)) {
-			c->irqchip = choices[i].req;
-			return 0;
-		}
-	return err_set(e, EXIT_USAGE, "--irqchip '%s': expected auto, gicv3, gicv2 or none", v);
+	/* in the order of enum irqchip_request */
+	static const char *const names[] = { "auto", "gicv3", "gicv2", "none", NULL };
+	int i = choose("irqchip", v, names, e);
+
+	if (i >= 0)
+		c->irqchip = (enum irqchip_request)i;
+	return i < 0 ? -1 : 0;
 }
 
 static int set_host_profile(struct vm_config *c, const char *v, struct error *e)
 {
-	if (!strcmp(v, "auto"))
-		c->host_profile = HOST_PROFILE_AUTO;
-	else if (!strcmp(v, "s390"))
-		c->host_profile = HOST_PROFILE_S390;
-	else
-		return err_set(e, EXIT_USAGE, "--host-profile '%s': expected auto or s390", v);
-	return 0;
+	static const char *const names[] = { "auto", "s390", NULL }; /* enum host_profile */
+	int i = choose("host-profile", v, names, e);
+
+	if (i >= 0)
+		c->host_profile = (enum host_profile)i;
+	return i < 0 ? -1 : 0;
 }
 
 static int set_log_level(struct vm_config *c, const char *v, struct error *e)
 {
-	static const char *const names[] = { "error", "warn", "info", "debug" };
-	for (unsigned i = 0; i < 4; i++)
-		if (!strcmp(v, names[i])) {
-			c->log_level = (enum log_level)i;
-			return 0;
-		}
-	return err_set(e, EXIT_USAGE, "--log-level '%s': expected error, warn, info or debug", v);
+	static const char *const names[] = { "error", "warn", "info", "debug", NULL }; /* enum log_level */
+	int i = choose("log-level", v, names, e);
+
+	if (i >= 0)
+		c->log_level = (enum log_level)i;
+	return i < 0 ? -1 : 0;
 }
 
 /* -d PATH[,ro][,direct][,id=NAME] */
@@ -209,13 +220,12 @@ static int set_disk(struct vm_config *c, const char *v, struct error *e)
 
 static int set_console(struct vm_config *c, const char *v, struct error *e)
 {
-	if (!strcmp(v, "serial"))
-		c->console = CONSOLE_SERIAL;
-	else if (!strcmp(v, "virtio"))
-		c->console = CONSOLE_VIRTIO;
-	else
-		return err_set(e, EXIT_USAGE, "--console '%s': expected serial or virtio", v);
-	return 0;
+	static const char *const names[] = { "serial", "virtio", NULL }; /* enum console_kind */
+	int i = choose("console", v, names, e);
+
+	if (i >= 0)
+		c->console = (enum console_kind)i;
+	return i < 0 ? -1 : 0;
 }
 
 static int parse_port(const char *text, size_t len, uint16_t *out)
