@@ -1,7 +1,6 @@
 # Runs in L1: host faults and load (issue "Hardening"). L1's /dev/vda is a
 # disk of the x86 host, which checks the ext4 image copied there at the end.
 . /rig/lib.sh
-sha() { sha256sum "$@" | cut -d' ' -f1; }
 
 # The disk's filesystem is full: ENOSPC reaches the guest as an I/O error,
 # the data written before stays, saevm keeps running (the guest powers off).

@@ -2,7 +2,6 @@
 # L1's own /dev/vda is a disk image of the x86 host; the host checks the
 # filesystem the L2 guest makes on it with e2fsck.
 . /rig/lib.sh
-sha() { sha256sum "$@" | cut -d' ' -f1; }
 
 # The guest writes 8 MiB of random bytes, syncs, powers off: the image holds them.
 truncate -s 16M /tmp/w.img

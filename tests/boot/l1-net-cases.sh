@@ -1,6 +1,5 @@
 # Runs in L1: virtio-net over user networking (libslirp) and tap.
 . /rig/lib.sh
-sha() { sha256sum "$@" | cut -d' ' -f1; }
 ip link set lo up
 mkdir -p /www && head -c 16777216 /dev/urandom > /www/file.bin
 file_sha=$(sha /www/file.bin)

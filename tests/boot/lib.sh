@@ -17,5 +17,7 @@ case_() { # name want-rc timeout-s "saevm args" [must-contain]...
 verdict() { # name why-it-failed(empty: pass) [note]
   if [ -z "$2" ]; then echo "@@TEST $1 PASS $3"; else echo "@@TEST $1 FAIL $2"; fi
 }
+# The sha256 of a file (or of stdin), alone.
+sha() { sha256sum "$@" | cut -d' ' -f1; }
 # The value of KEY=... on the guest's "@@L2 ..." lines in a case's output.
 guest_says() { tr -d '\r' < /tmp/$1.out | grep '@@L2 ' | sed -n "s/.* $2=\([^ ]*\).*/\1/p" | head -1; }
