@@ -2,6 +2,11 @@
 
 #include "../../boot/image.h"
 #include "../../boot/layout.h"
+#include "../../boot/loader.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include "../../vmm/le.h"
 
 /* A header as the kernel's head.S lays it out, written byte by byte in
@@ -141,6 +146,60 @@ static void test_bad_text_offset(void **state)
 	ASSERT_ERR_CONTAINS(&err, "text_offset");
 }
 
+static void write_temp(char *path, const uint8_t *data, size_t len)
+{
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+/* The kernel spans two load slices (8 MiB each) and the initrd one; every
+ * byte lands where the layout put it. Then the kernel file shrinks under
+ * us: the load fails, naming the file, instead of booting a torn kernel. */
+static void test_load_slices_and_shrunk_file(void **state)
+{
+	const size_t ksize = (9u << 20) + 123, rsize = 5000, ram_size = 64u << 20;
+	uint8_t *kernel = malloc(ksize), *initrd = malloc(rsize), *ram = calloc(1, ram_size);
+	char kpath[] = "/tmp/saevm-test-kernel-XXXXXX", rpath[] = "/tmp/saevm-test-initrd-XXXXXX";
+	struct boot_files files;
+	struct boot_layout layout;
+	struct guest_mem mem;
+	struct error err = { 0 };
+
+	(void)state;
+	assert_non_null(kernel);
+	assert_non_null(initrd);
+	assert_non_null(ram);
+	for (size_t i = 0; i < ksize; i++)
+		kernel[i] = (uint8_t)(i * 7 + (i >> 20));
+	make_header(kernel, 0, 0x1000000, 0xa);
+	for (size_t i = 0; i < rsize; i++)
+		initrd[i] = (uint8_t)(i * 3 + 1);
+	write_temp(kpath, kernel, ksize);
+	write_temp(rpath, initrd, rsize);
+	guest_mem_wrap(&mem, 0x80000000, ram, ram_size);
+
+	assert_int_equal(boot_files_open(&files, kpath, rpath, &err), 0);
+	assert_int_equal(boot_layout_plan(0x80000000, ram_size, &files.kernel, files.initrd_size, &layout, &err), 0);
+	assert_int_equal(boot_files_load_with(&files, &layout, &mem, 1, &err), 0);
+	assert_memory_equal(ram + (layout.kernel_gpa - 0x80000000), kernel, ksize);
+	assert_memory_equal(ram + (layout.initrd_gpa - 0x80000000), initrd, rsize);
+
+	assert_int_equal(truncate(kpath, 4u << 20), 0);
+	assert_int_equal(boot_files_load_with(&files, &layout, &mem, 1, &err), -1);
+	assert_int_equal(err.code, EXIT_NO_INPUT);
+	assert_non_null(strstr(err.msg, "cannot read kernel"));
+
+	boot_files_close(&files);
+	unlink(kpath);
+	unlink(rpath);
+	free(kernel);
+	free(initrd);
+	free(ram);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_image_size_smaller_than_file),
 		cmocka_unit_test(test_huge_image_size_does_not_fit),
 		cmocka_unit_test(test_bad_text_offset),
+		cmocka_unit_test(test_load_slices_and_shrunk_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
