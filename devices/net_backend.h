@@ -25,6 +25,10 @@ struct net_rx_sink {
 	/* A frame for the guest: `hdr` is a virtio_net_hdr (VNET_HDR_LEN bytes)
 	 * from the backend, or NULL for "no offload information". */
 	void (*receive)(void *dev, const uint8_t *hdr, const uint8_t *frame, size_t len);
+	/* The end of a burst of receive() calls: the guest is told once about
+	 * all of them (an interrupt per frame would cost it an exit pair per
+	 * frame). A backend calls it at the end of each poll_handle. */
+	void (*flush)(void *dev);
 	void *dev;
 };
 

@@ -182,6 +182,7 @@ static void slirp_poll_handle(struct net_backend *be, struct pollfd *fds, int n)
 			t->cb(t->cb_opaque);
 		}
 	}
+	be->sink.flush(be->sink.dev);
 }
 
 static void slirp_send(struct net_backend *be, const struct iovec *iov, unsigned iovcnt, size_t total)

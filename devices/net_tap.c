@@ -72,9 +72,10 @@ static void tap_poll_handle(struct net_backend *be, struct pollfd *fds, int n)
 	for (int budget = 64; budget-- > 0 && be->sink.can_receive(be->sink.dev);) {
 		ssize_t r = read(t->fd, t->buf, sizeof(t->buf));
 		if (r <= VNET_HDR_LEN)
-			return; /* EAGAIN, or nothing useful */
+			break; /* EAGAIN, or nothing useful */
 		be->sink.receive(be->sink.dev, t->buf, t->buf + VNET_HDR_LEN, (size_t)r - VNET_HDR_LEN);
 	}
+	be->sink.flush(be->sink.dev);
 }
 
 static void tap_send(struct net_backend *be, const struct iovec *iov, unsigned iovcnt, size_t total)

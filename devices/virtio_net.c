@@ -45,6 +45,7 @@ struct virtio_net {
 	struct { uint16_t head; uint32_t len; } merged[MAX_MERGE];
 	struct frame backlog[BACKLOG_FRAMES];
 	unsigned backlog_head, backlog_len;
+	bool rx_placed; /* frames placed since the last flush */
 
 	pthread_t thread;
 	bool thread_started;
@@ -189,8 +190,21 @@ static void net_receive(void *dev, const uint8_t *hdr, const uint8_t *frame, siz
 				n->rx_too_big++;
 			placed |= r == PLACED;
 		}
-		if (placed)
-			virtio_mmio_interrupt_if_wanted(n->t, RX);
+		n->rx_placed |= placed;
+	}
+	virtio_mmio_unlock_queue(n->t, RX);
+}
+
+/* The backend's burst is over: one interrupt (if the guest wants one) for
+ * every frame placed since the last. */
+static void net_flush(void *dev)
+{
+	struct virtio_net *n = dev;
+
+	virtio_mmio_lock_queue(n->t, RX);
+	if (n->rx_placed) {
+		n->rx_placed = false;
+		virtio_mmio_interrupt_if_wanted(n->t, RX);
 	}
 	virtio_mmio_unlock_queue(n->t, RX);
 }
@@ -264,6 +278,8 @@ static void *net_thread(void *arg)
 			break;
 		if (n->fds[0].revents & POLLIN)
 			virtio_mmio_handle_notify(n->t);
+		/* Last, so that it also flushes frames the backend made while
+		 * taking the guest's transmissions (slirp answers at once). */
 		n->be->ops->poll_handle(n->be, n->fds + 2, nb);
 	}
 	return NULL;
@@ -338,7 +354,8 @@ struct device *virtio_net_create(uint64_t base, int spi, const struct virtio_mmi
 	}
 	n->be = backend;
 	n->stop_fd = -1;
-	backend->sink = (struct net_rx_sink){ .can_receive = net_can_receive, .receive = net_receive, .dev = n };
+	backend->sink = (struct net_rx_sink){ .can_receive = net_can_receive, .receive = net_receive,
+						   .flush = net_flush, .dev = n };
 	memcpy(n->config, mac, 6);
 	le16_store(n->config + 6, VIRTIO_NET_S_LINK_UP);
 	le16_store(n->config + 8, 1);                            /* max_virtqueue_pairs */
