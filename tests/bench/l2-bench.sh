@@ -1,6 +1,7 @@
 # The benchmark guest's payload (L2): t=... picks the workload. The
 # boot-time marker goes first, as soon as userspace runs.
 devmem 0x9001008 32 123
+echo "@@G uptime=$(cut -d' ' -f1 /proc/uptime)" # the guest kernel's own share of the boot
 up() { cut -d' ' -f1 /proc/uptime; }
 secs() { awk -v a=$1 -v b=$2 'BEGIN{printf "%.2f", b-a}'; }
 dhcp_up() {

@@ -40,6 +40,8 @@ row('probe guest: start -> its first instruction (s)', 'probe_boot', $id, undef,
 row('probe guest: poweroff -> saevm exit (ms)', 'probe_exit', $ms, 20, '<= 1x (20 ms)');
 row('setup: start -> first KVM_RUN, wall (ms)', 'setup_wall', $ms, undef, '');
 row('setup: start -> first KVM_RUN, CPU (ms)', 'setup_cpu', $ms, undef, '');
+row('  guest: kernel entry -> its clock starts (s)', 'guest_early', $id, undef, '');
+row('  guest: its clock -> userspace (s)', 'guest_uptime', $id, undef, 'kvmtool\'s guest: 1.4-1.7 s');
 print "-- MMIO exit round trip --\n";
 row('bare KVM_RUN loop (us per exit)', 'bare_ns', $id, undef, 'the limit');
 row("through saevm's dispatch, no GIC (us per exit)", 'exit_ns', $id, med('bare_ns'), '<= 1.05x bare');
