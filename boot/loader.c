@@ -137,8 +137,8 @@ static void *load_worker(void *arg)
 	return NULL;
 }
 
-int boot_files_load_with(const struct boot_files *files, const struct boot_layout *layout,
-			 const struct guest_mem *mem, unsigned max_threads, struct error *err)
+int boot_files_load(const struct boot_files *files, const struct boot_layout *layout,
+		    const struct guest_mem *mem, unsigned max_threads, struct error *err)
 {
 	struct load_job job = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	pthread_t helpers[LOAD_MAX_THREADS - 1];
@@ -172,14 +172,6 @@ int boot_files_load_with(const struct boot_files *files, const struct boot_layou
 		return err_errno(err, EXIT_NO_INPUT, job.failed_errno, "cannot read %s %s",
 				 job.files[job.failed_file].what, job.files[job.failed_file].path);
 	return 0;
-}
-
-int boot_files_load(const struct boot_files *files, const struct boot_layout *layout,
-		    const struct guest_mem *mem, struct error *err)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return boot_files_load_with(files, layout, mem, cpus > 0 ? (unsigned)cpus : 1, err);
 }
 
 int boot_set_vcpu_regs(int vcpu_fd, uint64_t entry, uint64_t dtb, struct error *err)

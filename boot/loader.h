@@ -26,13 +26,10 @@ int boot_files_open(struct boot_files *files, const char *kernel_path, const cha
 void boot_files_close(struct boot_files *files);
 
 /* Copies the kernel and initrd to their places in `layout`, in slices
- * read by up to one thread per online CPU (at most 4). */
+ * read by up to `max_threads` threads (at most 4; 1 keeps it on the
+ * caller's thread, as unit tests want). */
 int boot_files_load(const struct boot_files *files, const struct boot_layout *layout,
-		    const struct guest_mem *mem, struct error *err);
-/* The same with at most `max_threads` threads; 1 keeps it on the caller's
- * thread (unit tests). */
-int boot_files_load_with(const struct boot_files *files, const struct boot_layout *layout,
-			 const struct guest_mem *mem, unsigned max_threads, struct error *err);
+		    const struct guest_mem *mem, unsigned max_threads, struct error *err);
 
 /* PC = entry, X0 = DTB, X1-X3 = 0, PSTATE = EL1h with DAIF masked. Only
  * core registers: all the s390 module lets us touch. */

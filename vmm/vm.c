@@ -36,6 +36,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct error *err)
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->ncpus = cfg->cpus;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	vm->host_cpus = online > 0 ? (unsigned)online : 1;
 	vm->kvm.dev_fd = vm->kvm.vm_fd = vm->irq.dev_fd = vm->console.wake_fd = -1;
 	vm->control_fd = vm->console_log_fd = -1;
 	pthread_mutex_init(&vm->stop_lock, NULL);
@@ -256,7 +258,7 @@ uint8_t *vm_build_dtb(struct vm *vm, const struct boot_layout *layout, const cha
 int vm_load(struct vm *vm, const struct boot_files *files, const struct boot_layout *layout,
 	    const void *dtb, size_t dtb_size, struct error *err)
 {
-	if (boot_files_load(files, layout, &vm->mem, err) < 0)
+	if (boot_files_load(files, layout, &vm->mem, vm->host_cpus, err) < 0)
 		return -1;
 	if (guest_mem_write(&vm->mem, layout->dtb_gpa, dtb, dtb_size) < 0)
 		return err_set(err, EXIT_INTERNAL, "the device tree does not fit at 0x%llx",

@@ -14,8 +14,8 @@ S
   chmod +x /tmp/dhcp.sh; ip link set eth0 up
   udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 5 >/dev/null 2>&1
 }
-net_bench() { # server address
-  for i in 1 2 3 4 5; do
+net_bench() { # server address, rounds
+  for i in $(seq $2); do
     t0=$(up); wget -q -O /tmp/f http://$1:8080/file.bin; t1=$(up)
     echo "@@B rx=$(secs $t0 $t1)"
     t0=$(up); nc $1 5000 < /tmp/f; t1=$(up)
@@ -35,7 +35,7 @@ case " $(cat /proc/cmdline) " in
       echo "@@B blk_4k=$(secs $t0 $t1)"
     done ;;
   *" t=blk4k "*) dd if=/dev/vda of=/dev/null bs=4k count=4096 iflag=direct 2>/dev/null ;;
-  *" t=user "*) dhcp_up; net_bench 10.0.2.2 ;;
-  *" t=tap "*) ip link set eth0 up; ip addr add 192.168.100.2/24 dev eth0; net_bench 192.168.100.1 ;;
+  *" t=user "*) dhcp_up; net_bench 10.0.2.2 3 ;;
+  *" t=tap "*) ip link set eth0 up; ip addr add 192.168.100.2/24 dev eth0; net_bench 192.168.100.1 5 ;;
   *" t=idle "*) echo "@@L2 idle"; sleep 30 ;;
 esac

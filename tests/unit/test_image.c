@@ -183,12 +183,12 @@ static void test_load_slices_and_shrunk_file(void **state)
 
 	assert_int_equal(boot_files_open(&files, kpath, rpath, &err), 0);
 	assert_int_equal(boot_layout_plan(0x80000000, ram_size, &files.kernel, files.initrd_size, &layout, &err), 0);
-	assert_int_equal(boot_files_load_with(&files, &layout, &mem, 1, &err), 0);
+	assert_int_equal(boot_files_load(&files, &layout, &mem, 1, &err), 0);
 	assert_memory_equal(ram + (layout.kernel_gpa - 0x80000000), kernel, ksize);
 	assert_memory_equal(ram + (layout.initrd_gpa - 0x80000000), initrd, rsize);
 
 	assert_int_equal(truncate(kpath, 4u << 20), 0);
-	assert_int_equal(boot_files_load_with(&files, &layout, &mem, 1, &err), -1);
+	assert_int_equal(boot_files_load(&files, &layout, &mem, 1, &err), -1);
 	assert_int_equal(err.code, EXIT_NO_INPUT);
 	assert_non_null(strstr(err.msg, "cannot read kernel"));
 
