@@ -95,8 +95,8 @@ void boot_files_close(struct boot_files *files)
 struct load_file {
 	int fd;
 	const char *what, *path;
+	uint64_t gpa, size;
 	uint8_t *dst;
-	uint64_t size;
 };
 
 struct load_job {
@@ -144,20 +144,21 @@ int boot_files_load(const struct boot_files *files, const struct boot_layout *la
 	pthread_t helpers[LOAD_MAX_THREADS - 1];
 	unsigned nhelpers = 0, wanted;
 
-	job.files[job.nfiles++] = (struct load_file){ files->kernel_fd, "kernel", files->kernel_path, NULL,
-						      files->kernel.file_size };
-	job.files[0].dst = guest_mem_ptr(mem, layout->kernel_gpa, files->kernel.file_size);
-	if (files->initrd_fd >= 0) {
-		job.files[job.nfiles] = (struct load_file){ files->initrd_fd, "initrd", files->initrd_path,
-							    guest_mem_ptr(mem, layout->initrd_gpa, files->initrd_size),
-							    files->initrd_size };
-		job.nfiles++;
-	}
+	job.files[job.nfiles++] = (struct load_file){ .fd = files->kernel_fd, .what = "kernel",
+						      .path = files->kernel_path, .gpa = layout->kernel_gpa,
+						      .size = files->kernel.file_size };
+	if (files->initrd_fd >= 0)
+		job.files[job.nfiles++] = (struct load_file){ .fd = files->initrd_fd, .what = "initrd",
+							      .path = files->initrd_path, .gpa = layout->initrd_gpa,
+							      .size = files->initrd_size };
 	for (unsigned f = 0; f < job.nfiles; f++) {
-		if (!job.files[f].dst)
-			return err_set(err, EXIT_INTERNAL, "%s does not fit at 0x%llx", job.files[f].what,
-				       (unsigned long long)(f ? layout->initrd_gpa : layout->kernel_gpa));
-		job.nslices += slices_of(job.files[f].size);
+		struct load_file *lf = &job.files[f];
+
+		lf->dst = guest_mem_ptr(mem, lf->gpa, lf->size);
+		if (!lf->dst)
+			return err_set(err, EXIT_INTERNAL, "%s does not fit at 0x%llx", lf->what,
+				       (unsigned long long)lf->gpa);
+		job.nslices += slices_of(lf->size);
 	}
 	wanted = max_threads < job.nslices ? max_threads : (unsigned)job.nslices;
 	if (wanted > LOAD_MAX_THREADS)

@@ -6,15 +6,16 @@ info() { sed -n "s/.*$1 \([0-9.]*\) s.*/\1/p" "$2" | head -1; }
 # Boot: saevm start -> guest userspace (marker), setup, poweroff -> exit.
 for i in 1 2 3 4 5 6 7; do
   saevm run -k $K -i $L2 -p quiet -m 256 -c 1 --log-level info > /tmp/b.out 2>&1
-  echo "@@B boot=$(info 'boot-time marker:' /tmp/b.out)"
-  echo "@@B setup_wall=$(info 'enters the guest' /tmp/b.out)"
+  boot=$(info 'boot-time marker:' /tmp/b.out); setup=$(info 'enters the guest' /tmp/b.out)
+  echo "@@B boot=$boot"
+  echo "@@B setup_wall=$setup"
   echo "@@B setup_cpu=$(sed -n 's/.*enters the guest.*(\([0-9.]*\) s CPU).*/\1/p' /tmp/b.out)"
   echo "@@B exit=$(info 'exiting' /tmp/b.out)"
   # Where the boot time goes: saevm's setup, the kernel before its clock
   # starts (early boot: page tables, memory map), the kernel after it.
   up=$(tr -d '\r' < /tmp/b.out | sed -n 's/^@@G uptime=//p')
   echo "@@B guest_uptime=$up"
-  awk -v b="$(info 'boot-time marker:' /tmp/b.out)" -v s="$(info 'enters the guest' /tmp/b.out)" -v u="$up" \
+  awk -v b="$boot" -v s="$setup" -v u="$up" \
     'BEGIN{ if (b != "" && s != "" && u != "") printf "@@B guest_early=%.3f\n", b - s - u }'
   saevm run -k /rig/probe.img --log-level info > /tmp/p.out 2>&1
   echo "@@B probe_boot=$(info 'boot-time marker:' /tmp/p.out)"
