@@ -1,5 +1,7 @@
 #include "exit_dev.h"
 
+#include <stdatomic.h>
+
 #include <libfdt.h>
 #include <stdlib.h>
 
@@ -10,6 +12,7 @@ struct exit_dev {
 	void (*on_exit)(void *opaque, int code);
 	void (*on_marker)(void *opaque);
 	void *opaque;
+	atomic_bool marked; /* the marker is reported once per boot */
 };
 
 static uint64_t exit_read(struct device *dev, uint64_t offset, unsigned len)
@@ -24,8 +27,9 @@ static void exit_write(struct device *dev, uint64_t offset, unsigned len, uint64
 
 	if (offset == 0 && len == 4)
 		e->on_exit(e->opaque, (int)(value & 0xff));
-	else if (offset == 8 && len == 4 && value == EXIT_DEV_BOOT_MARKER && e->on_marker)
-		e->on_marker(e->opaque);
+	else if (offset == 8 && len == 4 && value == EXIT_DEV_BOOT_MARKER && e->on_marker &&
+		 !atomic_exchange(&e->marked, true))
+		e->on_marker(e->opaque); /* once: a looping guest cannot flood stderr */
 }
 
 static int exit_fdt_node(struct device *dev, struct dt_ctx *dt)
@@ -34,11 +38,17 @@ static int exit_fdt_node(struct device *dev, struct dt_ctx *dt)
 	return r < 0 ? r : fdt_end_node(dt->fdt);
 }
 
+static void exit_reset(struct device *dev)
+{
+	atomic_store(&((struct exit_dev *)dev)->marked, false);
+}
+
 static const struct device_ops exit_ops = {
 	.kind = "exit",
 	.mmio_read = exit_read,
 	.mmio_write = exit_write,
 	.fdt_node = exit_fdt_node,
+	.reset = exit_reset,
 	.destroy = (void (*)(struct device *))free,
 };
 

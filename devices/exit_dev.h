@@ -8,7 +8,8 @@
  * can check the device is there.
  *
  * Boot-time marker, like Firecracker's boot timer: a 32-bit write of 123
- * to offset 8 makes saevm log the wall and CPU time since it started:
+ * to offset 8 makes saevm log the wall and CPU time since it started, once
+ * per boot (further writes are ignored until the guest reboots):
  *     devmem 0x9001008 32 123      # e.g. as the first line of /init */
 #ifndef SAEVM_EXIT_DEV_H
 #define SAEVM_EXIT_DEV_H

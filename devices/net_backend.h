@@ -14,6 +14,9 @@
 #include "../vmm/error.h"
 
 #define VNET_HDR_LEN 12 /* struct virtio_net_hdr_v1 (VERSION_1 / MRG_RXBUF) */
+/* The largest frame either way: a 64 KiB IP packet (GSO included) behind
+ * an Ethernet header with a VLAN tag. */
+#define NET_FRAME_MAX (65536 + 14 + 4)
 
 struct net_backend;
 
@@ -61,5 +64,10 @@ struct net_backend {
  * errors before the guest starts). */
 struct net_backend *net_slirp_create(const struct nic_config *cfg, struct error *err);
 struct net_backend *net_tap_create(const struct nic_config *cfg, struct error *err);
+/* The same on an open /dev/net/tun descriptor (the backend owns it from
+ * here), with every ioctl through ioctl_fn: unit tests pass a fake tap. */
+typedef int (*tap_ioctl_fn)(int fd, unsigned long request, void *arg);
+struct net_backend *net_tap_create_on(const struct nic_config *cfg, int fd, tap_ioctl_fn ioctl_fn,
+				      struct error *err);
 
 #endif

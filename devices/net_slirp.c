@@ -17,7 +17,6 @@
 #include "../vmm/log.h"
 
 #define MAX_TIMERS 16
-#define FRAME_MAX 65536
 /* Between the guest and libslirp there is no wire: a 64 KiB MTU (libslirp's
  * largest, offered through VIRTIO_NET_F_MTU) means about 40 times fewer
  * frames, exits and interrupts per byte than 1500. */
@@ -36,7 +35,7 @@ struct net_slirp {
 	struct slirp_timer timers[MAX_TIMERS];
 	struct pollfd *fds; /* during poll_fill/poll_handle */
 	int nfds, maxfds;
-	uint8_t frame[FRAME_MAX];
+	uint8_t frame[NET_FRAME_MAX];
 	unsigned long long tx_frames, rx_frames;
 };
 
@@ -190,7 +189,7 @@ static void slirp_send(struct net_backend *be, const struct iovec *iov, unsigned
 	struct net_slirp *s = (struct net_slirp *)be;
 	size_t skip = VNET_HDR_LEN, n = 0;
 
-	if (total <= VNET_HDR_LEN || total - VNET_HDR_LEN > FRAME_MAX)
+	if (total <= VNET_HDR_LEN || total - VNET_HDR_LEN > NET_FRAME_MAX)
 		return;
 	for (unsigned k = 0; k < iovcnt; k++) { /* slirp wants one buffer */
 		const uint8_t *p = iov[k].iov_base;

@@ -1,7 +1,12 @@
 /* net_tap.c - a tap device with a virtio-net header: the guest's frames,
  * offload information included, go to the host kernel as they are. The
  * offloads the tap may hand back (TUNSETOFFLOAD) are exactly those the
- * guest negotiated, set when the driver says DRIVER_OK. */
+ * guest negotiated, set when the driver says DRIVER_OK.
+ *
+ * The header's fields (csum_start, gso_size, ...) are the guest's, so
+ * little-endian; the tap reads them in host order unless told otherwise,
+ * which on a big-endian s390x host breaks every offloaded frame. So the
+ * tap is told (TUNSETVNETLE) before any frame flows, on every host. */
 #include "net_backend.h"
 
 #include <errno.h>
@@ -17,11 +22,12 @@
 
 #include "../vmm/log.h"
 
-#define FRAME_MAX (65536 + VNET_HDR_LEN)
+#define FRAME_MAX (NET_FRAME_MAX + VNET_HDR_LEN)
 
 struct net_tap {
 	struct net_backend be;
 	int fd;
+	tap_ioctl_fn ioctl_fn;
 	char ifname[IFNAMSIZ];
 	uint8_t buf[FRAME_MAX];
 };
@@ -48,7 +54,7 @@ static void tap_activate(struct net_backend *be, uint64_t g)
 		if (g & (1ULL << VIRTIO_NET_F_GUEST_TSO6))
 			off |= TUN_F_TSO6;
 	}
-	if (ioctl(t->fd, TUNSETOFFLOAD, off) < 0)
+	if (t->ioctl_fn(t->fd, TUNSETOFFLOAD, (void *)(uintptr_t)off) < 0)
 		log_warn("tap %s: TUNSETOFFLOAD 0x%x: %s", t->ifname, off, strerror(errno));
 }
 
@@ -104,38 +110,59 @@ static const struct net_backend_ops tap_ops = {
 	.poll_handle = tap_poll_handle, .send = tap_send, .destroy = tap_destroy,
 };
 
-struct net_backend *net_tap_create(const struct nic_config *cfg, struct error *err)
+static int real_ioctl(int fd, unsigned long request, void *arg) { return ioctl(fd, request, arg); }
+
+struct net_backend *net_tap_create_on(const struct nic_config *cfg, int fd, tap_ioctl_fn ioctl_fn,
+				      struct error *err)
 {
 	struct net_tap *t = calloc(1, sizeof(*t));
 	struct ifreq ifr;
-	int hdr_len = VNET_HDR_LEN;
+	int hdr_len = VNET_HDR_LEN, little_endian = 1;
 
 	if (!t) {
+		close(fd);
 		err_set(err, EXIT_HOST_ERROR, "out of memory for a tap");
 		return NULL;
 	}
 	t->be.ops = &tap_ops;
-	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (t->fd < 0) {
-		err_errno(err, EXIT_HOST_UNSUPPORTED, errno, "tap %s: cannot open /dev/net/tun", cfg->ifname);
-		goto fail;
-	}
+	t->fd = fd;
+	t->ioctl_fn = ioctl_fn;
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", cfg->ifname);
 	/* Attaches to an existing tap, or creates it where we may. */
-	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
+	if (ioctl_fn(fd, TUNSETIFF, &ifr) < 0) {
 		err_errno(err, EXIT_HOST_UNSUPPORTED, errno, "tap %s: cannot attach (does it exist, and may you use it?)",
 			  cfg->ifname);
 		goto fail;
 	}
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
-	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr_len) < 0 || ioctl(t->fd, TUNSETOFFLOAD, 0) < 0) {
-		err_errno(err, EXIT_HOST_UNSUPPORTED, errno, "tap %s: cannot set the virtio-net header", t->ifname);
+	if (ioctl_fn(fd, TUNSETVNETHDRSZ, &hdr_len) < 0) {
+		err_errno(err, EXIT_HOST_UNSUPPORTED, errno, "tap %s: cannot set the virtio-net header size", t->ifname);
+		goto fail;
+	}
+	if (ioctl_fn(fd, TUNSETVNETLE, &little_endian) < 0) {
+		err_errno(err, EXIT_HOST_UNSUPPORTED, errno,
+			  "tap %s: the host kernel refuses little-endian virtio-net headers (TUNSETVNETLE)", t->ifname);
+		goto fail;
+	}
+	if (ioctl_fn(fd, TUNSETOFFLOAD, (void *)(uintptr_t)0) < 0) {
+		err_errno(err, EXIT_HOST_UNSUPPORTED, errno, "tap %s: cannot clear the offloads", t->ifname);
 		goto fail;
 	}
 	return &t->be;
 fail:
 	tap_destroy(&t->be);
 	return NULL;
+}
+
+struct net_backend *net_tap_create(const struct nic_config *cfg, struct error *err)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		err_errno(err, EXIT_HOST_UNSUPPORTED, errno, "tap %s: cannot open /dev/net/tun", cfg->ifname);
+		return NULL;
+	}
+	return net_tap_create_on(cfg, fd, real_ioctl, err);
 }

@@ -257,6 +257,20 @@ static void uart_print_stats(struct device *dev, FILE *out)
 	fprintf(out, "%s: tx %lu bytes, rx %lu bytes\n", dev->node, u->tx_bytes, u->rx_bytes);
 }
 
+/* A machine reset: the registers as at power-on, the receive FIFO empty,
+ * the interrupt line low. The counters and the console stay. */
+static void uart_reset(struct device *dev)
+{
+	struct uart *u = to_uart(dev);
+
+	pthread_mutex_lock(&u->lock);
+	u->ier = u->lcr = u->mcr = u->scr = u->fcr = u->dll = u->dlm = 0;
+	u->thr_int_pending = false;
+	u->rx_head = u->rx_len = 0;
+	update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+}
+
 static void uart_destroy(struct device *dev)
 {
 	struct uart *u = to_uart(dev);
@@ -269,6 +283,7 @@ static const struct device_ops uart_ops = {
 	.mmio_read = uart_mmio_read,
 	.mmio_write = uart_mmio_write,
 	.fdt_node = uart_fdt_node,
+	.reset = uart_reset,
 	.print_stats = uart_print_stats,
 	.destroy = uart_destroy,
 };

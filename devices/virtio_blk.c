@@ -21,6 +21,13 @@
 
 #define SECTOR 512u
 #define SEG_MAX 254u
+/* One request moves at most seg_max * size_max bytes: the guest learns both
+ * from the config space and builds no larger one (Linux does not); a larger
+ * one, from a hostile guest, gets IOERR without any I/O. That bounds the
+ * time one request holds the queue (overlapping buffers could otherwise
+ * name 1 GiB from 4 MiB of RAM). */
+#define SIZE_MAX_SEG (64u << 10)
+#define MAX_REQUEST_BYTES ((uint64_t)SEG_MAX * SIZE_MAX_SEG)
 #define QUEUE_SIZE 256
 #define CONFIG_LEN 60
 
@@ -36,7 +43,7 @@ struct virtio_blk {
 	struct disk *disk;
 	uint8_t config[CONFIG_LEN];
 	struct iovec iov[VQ_MAX_CHAIN];
-	unsigned long reads, writes, flushes, discards, errors;
+	unsigned long reads, writes, flushes, discards, errors, too_large;
 	unsigned long long bytes_read, bytes_written;
 };
 
@@ -224,6 +231,12 @@ static uint32_t blk_handle(void *model, struct virtio_mmio *t, struct vq_chain *
 	sector = le64_load(hdr + 8);
 	data_out = c->out_len - 16; /* after the header */
 	data_in = c->in_len - 1;    /* before the status byte */
+	if (data_out > MAX_REQUEST_BYTES || data_in > MAX_REQUEST_BYTES) {
+		b->errors++;
+		b->too_large++;
+		vq_chain_write(c, c->in_len - 1, &(uint8_t){ VIRTIO_BLK_S_IOERR }, 1);
+		return 1;
+	}
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
 		if (data_in % SECTOR || !in_range(b->disk, sector, data_in / SECTOR)) {
@@ -292,9 +305,10 @@ static void blk_shutdown(void *model)
 static void blk_print_stats(void *model, FILE *out)
 {
 	struct virtio_blk *b = model;
-	fprintf(out, "  %s: %lu reads (%llu bytes), %lu writes (%llu bytes), %lu flushes, %lu discards, %lu errors\n",
+	fprintf(out, "  %s: %lu reads (%llu bytes), %lu writes (%llu bytes), %lu flushes, %lu discards, %lu errors "
+		     "(%lu over the %llu MiB request limit)\n",
 		b->disk->path, b->reads, b->bytes_read, b->writes, b->bytes_written, b->flushes, b->discards,
-		b->errors);
+		b->errors, b->too_large, (unsigned long long)(MAX_REQUEST_BYTES >> 20));
 }
 
 static void blk_destroy(void *model)
@@ -325,6 +339,7 @@ struct device *virtio_blk_create(uint64_t base, int spi, const struct virtio_mmi
 	b->disk = disk;
 	/* struct virtio_blk_config, little-endian (§5.2.4) */
 	le64_store(b->config + 0, disk->sectors);    /* capacity */
+	le32_store(b->config + 8, SIZE_MAX_SEG);     /* size_max */
 	le32_store(b->config + 12, SEG_MAX);         /* seg_max */
 	le32_store(b->config + 20, SECTOR);          /* blk_size */
 	le32_store(b->config + 36, UINT32_MAX >> 9); /* max_discard_sectors */
@@ -333,7 +348,7 @@ struct device *virtio_blk_create(uint64_t base, int spi, const struct virtio_mmi
 	le32_store(b->config + 48, UINT32_MAX >> 9); /* max_write_zeroes_sectors */
 	le32_store(b->config + 52, 1);               /* max_write_zeroes_seg */
 	b->config[56] = 1;                           /* write_zeroes_may_unmap */
-	features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (1ULL << VIRTIO_BLK_F_FLUSH) |
+	features = (1ULL << VIRTIO_BLK_F_SIZE_MAX) | (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (1ULL << VIRTIO_BLK_F_FLUSH) |
 		   (disk->read_only ? 1ULL << VIRTIO_BLK_F_RO
 				    : (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
 	dev = virtio_mmio_create(base, spi, env, &blk_ops, b, features, b->config, CONFIG_LEN, err);

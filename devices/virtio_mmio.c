@@ -39,6 +39,12 @@ enum {
 #define INT_USED_BUFFER 1u
 #define INT_CONFIG_CHANGE 2u
 #define MAX_FAILURE_LOGS 5
+/* One pass of the I/O thread over a queue holds its lock for at most this
+ * many chains or this many bytes that the chains name; then it lets go
+ * (a reset, QueueReady or stop waiting for the lock gets it) and comes
+ * back through its eventfd. */
+#define PASS_MAX_CHAINS 64
+#define PASS_MAX_BYTES (32ULL << 20)
 
 struct queue {
 	pthread_mutex_t lock;
@@ -58,10 +64,18 @@ struct virtio_mmio {
 	const uint8_t *config;
 	uint32_t config_len;
 
-	pthread_mutex_t lock; /* registers; queues have their own */
+	/* Locking: `lock` guards the registers. Each queue's lock guards that
+	 * queue and the model's state for it. `status`, `negotiated` and a
+	 * queue's ready/broken change only with `lock` and every queue lock
+	 * held, so a thread holding one queue lock may read them. Order:
+	 * `lock`, then queue locks in index order. */
+	pthread_mutex_t lock;
 	uint32_t device_features_sel, driver_features_sel, queue_sel;
 	uint64_t driver_features, negotiated;
 	uint8_t status;
+	bool activated;    /* activate() ran since the last reset */
+	atomic_bool yield; /* a reset or stop waits: end the pass now */
+	atomic_bool stopping;
 	atomic_bool needs_reset; /* set by whichever thread found the guest's error */
 	uint32_t config_generation;
 	atomic_uint interrupt_status;
@@ -156,20 +170,47 @@ void virtio_mmio_interrupt_if_wanted(struct virtio_mmio *t, unsigned q)
 		raise_interrupt(t, INT_USED_BUFFER);
 }
 
+static void kick_io(struct virtio_mmio *t)
+{
+	uint64_t one = 1;
+
+	if (write(t->notify_fd, &one, sizeof(one)) < 0)
+		log_debug("%s: notify: %s", t->dev.node, strerror(errno));
+}
+
+bool virtio_mmio_should_yield(struct virtio_mmio *t)
+{
+	return atomic_load_explicit(&t->yield, memory_order_relaxed) ||
+	       atomic_load_explicit(&t->stopping, memory_order_relaxed);
+}
+
 void virtio_mmio_serve(struct virtio_mmio *t, unsigned q, virtio_chain_fn fn)
 {
 	struct queue *qu = &t->queues[q];
+	unsigned chains = 0;
+	uint64_t bytes = 0;
 	bool pushed = false;
 
 	do {
-		while (virtio_mmio_pop(t, q, t->chain) == VQ_GOT_CHAIN) {
+		while (!virtio_mmio_should_yield(t) && virtio_mmio_pop(t, q, t->chain) == VQ_GOT_CHAIN) {
 			uint32_t written = fn(t->model, t, t->chain);
 			if (qu->broken)
 				return;
 			virtio_mmio_push(t, q, t->chain->head, written);
 			pushed = true;
+			bytes += t->chain->out_len + t->chain->in_len;
+			if (++chains >= PASS_MAX_CHAINS || bytes >= PASS_MAX_BYTES) {
+				/* Enough for one pass: let go of the lock and come
+				 * back through the eventfd, after whatever else
+				 * (a stop, a reset) is waiting. */
+				kick_io(t);
+				goto done;
+			}
 		}
+		if (virtio_mmio_should_yield(t))
+			break; /* a reset or stop: the rest does not matter */
 	} while (qu->ready && !qu->broken && vq_enable_notify(&qu->vq));
+done:
 	if (pushed)
 		virtio_mmio_interrupt_if_wanted(t, q);
 }
@@ -212,12 +253,28 @@ static void on_notify(void *opaque)
 	virtio_mmio_handle_notify(opaque);
 }
 
-/* Device reset (status 0): every queue and negotiation state back to
- * power-on, after the I/O thread is done with the queues. */
-static void reset_device(struct virtio_mmio *t)
+/* Register lock held: takes every queue lock, so no other thread is inside
+ * a queue. Asks a pass in progress to end early first. */
+static void lock_all_queues(struct virtio_mmio *t)
 {
+	atomic_store(&t->yield, true);
 	for (unsigned q = 0; q < t->ops->num_queues; q++)
 		pthread_mutex_lock(&t->queues[q].lock);
+	atomic_store(&t->yield, false);
+}
+
+static void unlock_all_queues(struct virtio_mmio *t)
+{
+	for (unsigned q = t->ops->num_queues; q-- > 0;)
+		pthread_mutex_unlock(&t->queues[q].lock);
+}
+
+/* Device reset (status 0, or the machine's reset): every queue and
+ * negotiation state back to power-on, after the I/O thread is done with
+ * the queues. Register lock held. */
+static void reset_device(struct virtio_mmio *t)
+{
+	lock_all_queues(t);
 	for (unsigned q = 0; q < t->ops->num_queues; q++) {
 		struct queue *qu = &t->queues[q];
 		qu->num = t->ops->queue_max;
@@ -228,33 +285,55 @@ static void reset_device(struct virtio_mmio *t)
 	if (t->ops->reset)
 		t->ops->reset(t->model);
 	t->status = 0;
+	t->activated = false;
 	atomic_store(&t->needs_reset, false);
 	t->driver_features = t->negotiated = 0;
 	t->device_features_sel = t->driver_features_sel = t->queue_sel = 0;
+	t->config_generation = 0;
 	atomic_store(&t->interrupt_status, 0);
-	for (unsigned q = t->ops->num_queues; q-- > 0;)
-		pthread_mutex_unlock(&t->queues[q].lock);
+	unlock_all_queues(t);
 }
 
+/* Status bits only go up until a reset (virtio 1.2 §2.1.2: the driver
+ * never clears a bit; a write that would is ignored). Features freeze at
+ * FEATURES_OK; DRIVER_OK counts only after FEATURES_OK; activate() runs
+ * once per reset. Register lock held. */
 static void write_status(struct virtio_mmio *t, uint8_t value)
 {
+	uint8_t now = t->status;
+
 	if (value == 0) {
 		reset_device(t);
 		return;
 	}
-	if ((value & STATUS_FEATURES_OK) && !(t->status & STATUS_FEATURES_OK)) {
+	value &= (uint8_t)~VIRTIO_STATUS_DEVICE_NEEDS_RESET; /* the device's bit, not the driver's */
+	if (now & ~value) {
+		log_debug("%s: the driver tried to clear status bits (0x%x -> 0x%x): ignored", t->dev.node, now,
+			  value);
+		return;
+	}
+	if ((value & STATUS_FEATURES_OK) && !(now & STATUS_FEATURES_OK)) {
 		/* Refuse features we did not offer, and drivers without
 		 * VERSION_1 (legacy): FEATURES_OK then does not stick, and the
 		 * driver sees that when it reads the status back. */
 		if ((t->driver_features & ~offered_features(t)) ||
 		    !(t->driver_features & (1ULL << VIRTIO_F_VERSION_1)))
 			value &= (uint8_t)~STATUS_FEATURES_OK;
-		else
-			t->negotiated = t->driver_features;
 	}
-	if ((value & STATUS_DRIVER_OK) && !(t->status & STATUS_DRIVER_OK) && t->ops->activate)
-		t->ops->activate(t->model, t->negotiated);
-	t->status = (uint8_t)(value & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	if (!(value & STATUS_FEATURES_OK))
+		value &= (uint8_t)~STATUS_DRIVER_OK; /* no device without final features */
+	if (value == now)
+		return;
+	lock_all_queues(t);
+	if ((value & STATUS_FEATURES_OK) && !(now & STATUS_FEATURES_OK))
+		t->negotiated = t->driver_features;
+	if ((value & STATUS_DRIVER_OK) && !t->activated) {
+		t->activated = true;
+		if (t->ops->activate)
+			t->ops->activate(t->model, t->negotiated);
+	}
+	t->status = value;
+	unlock_all_queues(t);
 }
 
 static struct queue *selected(struct virtio_mmio *t)
@@ -266,7 +345,11 @@ static void write_queue_ready(struct virtio_mmio *t, struct queue *qu, uint32_t 
 {
 	const char *why;
 
+	if (value && !(t->status & STATUS_FEATURES_OK))
+		return; /* rings are set up after feature negotiation (§3.1.1) */
+	atomic_store(&t->yield, true);
 	pthread_mutex_lock(&qu->lock);
+	atomic_store(&t->yield, false);
 	if (!value) {
 		qu->ready = false;
 	} else if (!qu->ready) {
@@ -329,15 +412,13 @@ static void vmmio_write(struct device *dev, uint64_t off, unsigned len, uint64_t
 	struct virtio_mmio *t = to_t(dev);
 	uint32_t value = (uint32_t)value64;
 	struct queue *qu;
-	uint64_t one = 1;
 
 	if (off >= REG_CONFIG || len != 4 || off % 4)
 		return; /* the config spaces saevm offers are read-only */
 	if (off == REG_QUEUE_NOTIFY) {
 		/* Only reached without ioeventfd: hand the work to the I/O
 		 * thread, as the kernel would have. */
-		if (write(t->notify_fd, &one, sizeof(one)) < 0)
-			log_debug("%s: notify: %s", dev->node, strerror(errno));
+		kick_io(t);
 		return;
 	}
 	pthread_mutex_lock(&t->lock);
@@ -345,7 +426,7 @@ static void vmmio_write(struct device *dev, uint64_t off, unsigned len, uint64_t
 	switch (off) {
 	case REG_DEVICE_FEATURES_SEL: t->device_features_sel = value; break;
 	case REG_DRIVER_FEATURES:
-		if (!(t->status & STATUS_FEATURES_OK) && t->driver_features_sel < 2)
+		if (!(t->status & (STATUS_FEATURES_OK | STATUS_DRIVER_OK)) && t->driver_features_sel < 2)
 			set_half(&t->driver_features, t->driver_features_sel, value);
 		break;
 	case REG_DRIVER_FEATURES_SEL: t->driver_features_sel = value; break;
@@ -431,11 +512,24 @@ static void vmmio_stop(struct device *dev)
 {
 	struct virtio_mmio *t = to_t(dev);
 
+	atomic_store(&t->stopping, true); /* a pass in progress ends after its chain */
 	iothread_stop(&t->io);
 	if (t->ops->stop_loop)
 		t->ops->stop_loop(t->model);
 	if (t->ops->shutdown)
 		t->ops->shutdown(t->model);
+}
+
+/* The machine resets (every vCPU is out of the guest): the same as the
+ * driver writing 0 to Status. The I/O thread keeps running and finds every
+ * queue down until the next guest sets the device up. */
+static void vmmio_reset(struct device *dev)
+{
+	struct virtio_mmio *t = to_t(dev);
+
+	pthread_mutex_lock(&t->lock);
+	reset_device(t);
+	pthread_mutex_unlock(&t->lock);
 }
 
 static void vmmio_print_stats(struct device *dev, FILE *out)
@@ -479,6 +573,7 @@ static const struct device_ops virtio_mmio_ops = {
 	.fdt_node = vmmio_fdt_node,
 	.start = vmmio_start,
 	.stop = vmmio_stop,
+	.reset = vmmio_reset,
 	.print_stats = vmmio_print_stats,
 	.destroy = vmmio_destroy,
 };

@@ -72,14 +72,23 @@ struct device *virtio_mmio_create(uint64_t base, int spi, const struct virtio_mm
  * other device). */
 struct virtio_mmio *virtio_mmio_of(struct device *dev);
 
-/* ---- for device models ---- */
+/* ---- for device models ----
+ *
+ * Every call below that names a queue q must be made with q's lock held
+ * (virtio_mmio_lock_queue): the I/O thread's process() already holds it;
+ * any other thread (a backend, the console) takes it first. A vCPU that
+ * resets the device or changes QueueReady takes the same lock, so no
+ * queue field is ever read while it changes. */
 
 /* Handles one chain; returns the bytes written into its device-writable
  * buffers. */
 typedef uint32_t (*virtio_chain_fn)(void *model, struct virtio_mmio *t, struct vq_chain *chain);
 
 /* The standard loop: pop every available chain, hand it to fn, return it to
- * the guest, re-check with event-idx, interrupt if the driver wants it. */
+ * the guest, re-check with event-idx, interrupt if the driver wants it.
+ * Bounded: after a pass's worth of chains or bytes it returns and comes
+ * back later through the notification eventfd, and it ends early when a
+ * reset or stop waits (virtio_mmio_should_yield). */
 void virtio_mmio_serve(struct virtio_mmio *t, unsigned q, virtio_chain_fn fn);
 
 /* The pieces of that loop, for models that serve a queue differently
@@ -87,6 +96,8 @@ void virtio_mmio_serve(struct virtio_mmio *t, unsigned q, virtio_chain_fn fn);
 enum vq_pop_result virtio_mmio_pop(struct virtio_mmio *t, unsigned q, struct vq_chain *chain);
 void virtio_mmio_push(struct virtio_mmio *t, unsigned q, uint16_t head, uint32_t written);
 void virtio_mmio_unpop(struct virtio_mmio *t, unsigned q, uint16_t n);
+/* A reset or stop is waiting for the queue: end the current pass. */
+bool virtio_mmio_should_yield(struct virtio_mmio *t);
 /* Asks the driver to notify when it adds buffers (event-idx's
  * avail_event); true if some arrived meanwhile (look again). */
 bool virtio_mmio_want_buffers(struct virtio_mmio *t, unsigned q);

@@ -212,7 +212,14 @@ static void net_flush(void *dev)
 static bool net_can_receive(void *dev)
 {
 	struct virtio_net *n = dev;
-	return n->backlog_len == 0 && virtio_mmio_queue_has_buffers(n->t, RX);
+	bool room;
+
+	/* The backlog and the queue belong to the receive queue's lock: a vCPU
+	 * may be resetting the device right now. */
+	virtio_mmio_lock_queue(n->t, RX);
+	room = n->backlog_len == 0 && virtio_mmio_queue_has_buffers(n->t, RX);
+	virtio_mmio_unlock_queue(n->t, RX);
+	return room;
 }
 
 static uint32_t tx_handle(void *model, struct virtio_mmio *t, struct vq_chain *c)
@@ -221,6 +228,10 @@ static uint32_t tx_handle(void *model, struct virtio_mmio *t, struct vq_chain *c
 
 	if (c->out_len <= VNET_HDR_LEN || c->n_in) {
 		virtio_mmio_fail(t, TX, "transmit chain without a frame after its header, or with writable buffers");
+		return 0;
+	}
+	if (c->out_len > VNET_HDR_LEN + NET_FRAME_MAX) {
+		virtio_mmio_fail(t, TX, "transmit frame larger than 64 KiB");
 		return 0;
 	}
 	n->be->ops->send(n->be, c->iov, c->n_out, c->out_len);
@@ -240,6 +251,7 @@ static void net_process(void *model, struct virtio_mmio *t, unsigned q)
 	}
 }
 
+/* Transport's register and queue locks held: once per device reset. */
 static void net_activate(void *model, uint64_t features)
 {
 	struct virtio_net *n = model;

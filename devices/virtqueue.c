@@ -42,68 +42,76 @@ const char *vq_setup(struct virtqueue *vq, const struct guest_mem *mem, uint16_t
 	return NULL;
 }
 
-static int add_buffer(struct vq_chain *chain, const struct virtqueue *vq, const uint8_t *desc,
+/* One descriptor, read from guest memory exactly once: every check and
+ * every use below looks at this copy, never at the guest's bytes again. */
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+static struct desc load_desc(const uint8_t *d)
+{
+	return (struct desc){ .addr = le64_load_shared(d), .len = le32_load_shared(d + 8),
+			      .flags = le16_load_shared(d + 12), .next = le16_load_shared(d + 14) };
+}
+
+static int add_buffer(struct vq_chain *chain, const struct virtqueue *vq, const struct desc *d,
 		      const char **why)
 {
-	uint64_t addr = le64_load(desc);
-	uint32_t len = le32_load(desc + 8);
-	uint16_t flags = le16_load(desc + 12);
 	unsigned n = chain->n_out + chain->n_in;
 	void *host;
 
-	if (len == 0)
+	if (d->len == 0)
 		return *why = "zero-length buffer", -1;
-	host = guest_mem_ptr(vq->mem, addr, len);
+	host = guest_mem_ptr(vq->mem, d->addr, d->len);
 	if (!host)
 		return *why = "buffer outside guest RAM", -1;
 	if (n == VQ_MAX_CHAIN)
 		return *why = "chain longer than the device handles", -1;
-	if (flags & VRING_DESC_F_WRITE) {
+	if (d->flags & VRING_DESC_F_WRITE) {
 		chain->n_in++;
-		chain->in_len += len;
+		chain->in_len += d->len;
 	} else {
 		if (chain->n_in)
 			return *why = "device-readable buffer after a device-writable one", -1;
 		chain->n_out++;
-		chain->out_len += len;
+		chain->out_len += d->len;
 	}
 	chain->iov[n].iov_base = host;
-	chain->iov[n].iov_len = len;
+	chain->iov[n].iov_len = d->len;
 	return 0;
 }
 
-/* Walks an indirect table (§2.7.5.3). */
-static int walk_indirect(struct vq_chain *chain, const struct virtqueue *vq, const uint8_t *desc,
+/* Walks an indirect table (§2.7.5.3) that descriptor `ind` points to. */
+static int walk_indirect(struct vq_chain *chain, const struct virtqueue *vq, const struct desc *ind,
 			 const char **why)
 {
-	uint64_t addr = le64_load(desc);
-	uint32_t len = le32_load(desc + 8);
 	const uint8_t *table;
 	unsigned count, i = 0, seen = 0;
 
 	if (!vq->indirect)
 		return *why = "indirect descriptor not negotiated", -1;
-	if (le16_load(desc + 12) & VRING_DESC_F_NEXT)
+	if (ind->flags & VRING_DESC_F_NEXT)
 		return *why = "indirect descriptor with NEXT set", -1;
-	if (len == 0 || len % DESC_SIZE)
+	if (ind->len == 0 || ind->len % DESC_SIZE)
 		return *why = "indirect table length not a multiple of 16", -1;
-	table = guest_mem_ptr(vq->mem, addr, len);
+	table = guest_mem_ptr(vq->mem, ind->addr, ind->len);
 	if (!table)
 		return *why = "indirect table outside guest RAM", -1;
-	count = len / DESC_SIZE;
+	count = ind->len / DESC_SIZE;
 	for (;;) {
-		const uint8_t *d = table + (size_t)i * DESC_SIZE;
-		uint16_t flags = le16_load(d + 12);
+		struct desc d = load_desc(table + (size_t)i * DESC_SIZE);
 
 		if (++seen > count)
 			return *why = "indirect chain loops", -1;
-		if (flags & VRING_DESC_F_INDIRECT)
+		if (d.flags & VRING_DESC_F_INDIRECT)
 			return *why = "indirect table inside an indirect table", -1;
-		if (add_buffer(chain, vq, d, why) < 0)
+		if (add_buffer(chain, vq, &d, why) < 0)
 			return -1;
-		if (!(flags & VRING_DESC_F_NEXT))
+		if (!(d.flags & VRING_DESC_F_NEXT))
 			return 0;
-		i = le16_load(d + 14);
+		i = d.next;
 		if (i >= count)
 			return *why = "indirect next index out of the table", -1;
 	}
@@ -114,7 +122,7 @@ enum vq_pop_result vq_pop(struct virtqueue *vq, struct vq_chain *chain, const ch
 	uint16_t avail_idx, head, i;
 	unsigned seen = 0;
 
-	avail_idx = le16_load(AVAIL_IDX(vq));
+	avail_idx = le16_load_shared(AVAIL_IDX(vq));
 	if (avail_idx == vq->last_avail_idx)
 		return VQ_EMPTY;
 	if ((uint16_t)(avail_idx - vq->last_avail_idx) > vq->size) {
@@ -123,7 +131,7 @@ enum vq_pop_result vq_pop(struct virtqueue *vq, struct vq_chain *chain, const ch
 	}
 	/* Read the ring entry only after the index that published it. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	head = le16_load(AVAIL_RING(vq, vq->last_avail_idx % vq->size));
+	head = le16_load_shared(AVAIL_RING(vq, vq->last_avail_idx % vq->size));
 	if (head >= vq->size) {
 		*why = "chain head out of the queue";
 		return VQ_BROKEN;
@@ -132,22 +140,21 @@ enum vq_pop_result vq_pop(struct virtqueue *vq, struct vq_chain *chain, const ch
 	chain->n_out = chain->n_in = 0;
 	chain->out_len = chain->in_len = 0;
 	for (i = head;;) {
-		const uint8_t *d = vq->desc + (size_t)i * DESC_SIZE;
-		uint16_t flags = le16_load(d + 12);
+		struct desc d = load_desc(vq->desc + (size_t)i * DESC_SIZE);
 
 		if (++seen > vq->size) {
 			*why = "descriptor chain loops or is longer than the queue";
 			return VQ_BROKEN;
 		}
-		if (flags & VRING_DESC_F_INDIRECT) {
-			if (walk_indirect(chain, vq, d, why) < 0)
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			if (walk_indirect(chain, vq, &d, why) < 0)
 				return VQ_BROKEN;
-		} else if (add_buffer(chain, vq, d, why) < 0) {
+		} else if (add_buffer(chain, vq, &d, why) < 0) {
 			return VQ_BROKEN;
 		}
-		if (!(flags & VRING_DESC_F_NEXT))
+		if (!(d.flags & VRING_DESC_F_NEXT))
 			break;
-		i = le16_load(d + 14);
+		i = d.next;
 		if (i >= vq->size) {
 			*why = "next index out of the queue";
 			return VQ_BROKEN;
@@ -164,39 +171,39 @@ void vq_unpop(struct virtqueue *vq, uint16_t n)
 
 bool vq_has_available(const struct virtqueue *vq)
 {
-	return le16_load(AVAIL_IDX(vq)) != vq->last_avail_idx;
+	return le16_load_shared(AVAIL_IDX(vq)) != vq->last_avail_idx;
 }
 
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
 {
 	uint8_t *elem = USED_RING(vq, vq->used_idx % vq->size);
 
-	le32_store(elem, head);
-	le32_store(elem + 4, written);
+	le32_store_shared(elem, head);
+	le32_store_shared(elem + 4, written);
 	/* The element must be visible before the index that publishes it. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	vq->used_idx++;
-	le16_store(USED_IDX(vq), vq->used_idx);
+	le16_store_shared(USED_IDX(vq), vq->used_idx);
 }
 
 bool vq_enable_notify(struct virtqueue *vq)
 {
 	if (vq->event_idx)
-		le16_store(AVAIL_EVENT(vq), vq->last_avail_idx);
+		le16_store_shared(AVAIL_EVENT(vq), vq->last_avail_idx);
 	/* Publish avail_event before re-reading avail idx (pairs with the
 	 * driver's barrier between writing idx and reading avail_event). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return le16_load(AVAIL_IDX(vq)) != vq->last_avail_idx;
+	return le16_load_shared(AVAIL_IDX(vq)) != vq->last_avail_idx;
 }
 
 bool vq_notify_on_next_avail(struct virtqueue *vq)
 {
-	uint16_t idx = le16_load(AVAIL_IDX(vq));
+	uint16_t idx = le16_load_shared(AVAIL_IDX(vq));
 
 	if (vq->event_idx)
-		le16_store(AVAIL_EVENT(vq), idx);
+		le16_store_shared(AVAIL_EVENT(vq), idx);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return le16_load(AVAIL_IDX(vq)) != idx;
+	return le16_load_shared(AVAIL_IDX(vq)) != idx;
 }
 
 bool vq_should_interrupt(struct virtqueue *vq)
@@ -210,11 +217,11 @@ bool vq_should_interrupt(struct virtqueue *vq)
 	vq->signalled_used = now;
 	vq->signalled_valid = true;
 	if (!vq->event_idx)
-		return !(le16_load(vq->avail) & VRING_AVAIL_F_NO_INTERRUPT);
+		return !(le16_load_shared(vq->avail) & VRING_AVAIL_F_NO_INTERRUPT);
 	if (!valid)
 		return true;
 	/* vring_need_event(): did used idx pass used_event since last time? */
-	return (uint16_t)(now - le16_load(USED_EVENT(vq)) - 1) < (uint16_t)(now - old);
+	return (uint16_t)(now - le16_load_shared(USED_EVENT(vq)) - 1) < (uint16_t)(now - old);
 }
 
 static size_t chain_copy(const struct vq_chain *chain, unsigned first, unsigned n, size_t offset,

@@ -33,6 +33,11 @@ struct device_ops {
 	/* After the vCPUs stopped: lets in-flight work finish, flushes (disks
 	 * fdatasync), ends the threads (optional). */
 	void (*stop)(struct device *dev);
+	/* The machine resets (--reboot; every vCPU is out of the guest): back
+	 * to the power-on state, under the device's own locks. Its threads keep
+	 * running but touch guest RAM no more until a new guest sets the device
+	 * up, so RAM can be reloaded next (optional). */
+	void (*reset)(struct device *dev);
 	/* Prints one line of counters for --stats (optional). */
 	void (*print_stats)(struct device *dev, FILE *out);
 	void (*destroy)(struct device *dev);

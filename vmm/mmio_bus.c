@@ -93,6 +93,13 @@ int mmio_bus_start_devices(struct mmio_bus *bus, struct error *err)
 	return 0;
 }
 
+void mmio_bus_reset_devices(struct mmio_bus *bus)
+{
+	for (unsigned i = 0; i < bus->count; i++)
+		if (bus->devices[i]->ops->reset)
+			bus->devices[i]->ops->reset(bus->devices[i]);
+}
+
 void mmio_bus_stop_devices(struct mmio_bus *bus)
 {
 	for (unsigned i = 0; i < bus->count; i++)

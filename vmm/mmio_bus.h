@@ -38,6 +38,8 @@ bool mmio_bus_dispatch(struct mmio_bus *bus, uint64_t gpa, uint8_t data[8], unsi
 int mmio_bus_start_devices(struct mmio_bus *bus, struct error *err);
 /* Stops every device (in-flight work finishes, disks are flushed). */
 void mmio_bus_stop_devices(struct mmio_bus *bus);
+/* Resets every device to its power-on state (a guest reboot). */
+void mmio_bus_reset_devices(struct mmio_bus *bus);
 /* Calls destroy on every device and empties the bus. */
 void mmio_bus_destroy(struct mmio_bus *bus);
 

@@ -270,6 +270,9 @@ int vm_load(struct vm *vm, const struct boot_files *files, const struct boot_lay
 
 int vm_reset_for_reboot(struct vm *vm, struct error *err)
 {
+	/* Every vCPU is joined. Devices first: their threads must be done with
+	 * the old guest's rings before RAM gets the new kernel (vm_load). */
+	mmio_bus_reset_devices(&vm->bus);
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (kvm_vcpu_init(&vm->kvm, vm->vcpus[i].fd, i, err) < 0)
 			return -1;

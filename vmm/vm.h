@@ -142,6 +142,9 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err);
 /* NIC `index`'s MAC: the one given, else locally administered and stable
  * for a given --name. */
 void vm_nic_mac(const struct vm_config *cfg, unsigned index, uint8_t mac[6]);
+/* A guest reset with --reboot: every device back to power-on (their I/O
+ * threads stop touching the old guest's rings), the vCPUs re-initialised;
+ * vm_load comes next. */
 int vm_reset_for_reboot(struct vm *vm, struct error *err);
 void vm_print_stats(struct vm *vm, FILE *out);
 void vm_destroy(struct vm *vm);
