@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 int control_check_name(const char *name, struct error *err)
@@ -34,6 +35,29 @@ int control_dir(char *buf, size_t size, struct error *err)
 		snprintf(buf, size, "/tmp/saevm-%u", (unsigned)geteuid());
 	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
 		return err_errno(err, EXIT_HOST_ERROR, errno, "cannot create %s", buf);
+	return control_dir_check(buf, err);
+}
+
+int control_dir_check(const char *dir, struct error *err)
+{
+	struct stat st;
+	uid_t me = geteuid();
+
+	/* Whoever owns the directory decides which sockets are in it: another
+	 * local user who made it first could answer `saevm stop` or remove a
+	 * VM's socket. lstat: a symbolic link is refused too. */
+	if (lstat(dir, &st) < 0)
+		return err_errno(err, EXIT_HOST_ERROR, errno, "cannot check the control directory %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return err_set(err, EXIT_NOT_OWNER, "the control directory %s is not a directory (remove it, or set XDG_RUNTIME_DIR)",
+			       dir);
+	if (st.st_uid != me)
+		return err_set(err, EXIT_NOT_OWNER,
+			       "the control directory %s belongs to uid %u, not to you (uid %u): remove it, or set XDG_RUNTIME_DIR",
+			       dir, (unsigned)st.st_uid, (unsigned)me);
+	if (st.st_mode & 077)
+		return err_set(err, EXIT_NOT_OWNER, "the control directory %s is open to other users (mode %04o): chmod 700 it",
+			       dir, (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
@@ -68,7 +92,8 @@ static int connect_to(const struct sockaddr_un *sa)
 int control_listen(const char *name, char *path, size_t path_size, struct error *err)
 {
 	struct sockaddr_un sa;
-	int fd;
+	mode_t old_mask;
+	int fd, r;
 
 	if (socket_path(name, &sa, err) < 0)
 		return -1;
@@ -82,7 +107,13 @@ int control_listen(const char *name, char *path, size_t path_size, struct error 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return err_errno(err, EXIT_HOST_ERROR, errno, "control socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(sa.sun_path, 0600) < 0 || listen(fd, 4) < 0) {
+	/* The socket is born 0600: no window in which another user may connect
+	 * (a chmod after bind would leave one, and race with the path). The
+	 * umask is the process's, but setup is single-threaded here. */
+	old_mask = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_mask);
+	if (r < 0 || listen(fd, 4) < 0) {
 		err_errno(err, EXIT_HOST_ERROR, errno, "cannot listen on %s", sa.sun_path);
 		close(fd);
 		return -1;
@@ -91,14 +122,24 @@ int control_listen(const char *name, char *path, size_t path_size, struct error 
 	return fd;
 }
 
-int control_read_command(int fd, char *buf, size_t size)
+static double now_s(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int control_read_line(int fd, char *buf, size_t size, int limit_ms)
+{
+	double deadline = now_s() + limit_ms / 1000.0;
 	size_t n = 0;
 
+	/* The whole line within limit_ms, however the peer dribbles it. */
 	while (n + 1 < size) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
+		double left = deadline - now_s();
 		ssize_t r;
-		if (poll(&p, 1, 1000) <= 0)
+		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
 			break;
 		r = read(fd, buf + n, size - 1 - n);
 		if (r <= 0)
@@ -127,7 +168,7 @@ int control_request(const char *name, const char *command, char *reply, size_t s
 		return err_set(err, EXIT_NO_SUCH_VM, "no VM named '%s' is running", name);
 	}
 	snprintf(line, sizeof(line), "%s\n", command);
-	if (write(fd, line, strlen(line)) < 0 || control_read_command(fd, reply, size) < 0) {
+	if (write(fd, line, strlen(line)) < 0 || control_read_line(fd, reply, size, CONTROL_REPLY_MS) < 0) {
 		close(fd);
 		return err_set(err, EXIT_NO_SUCH_VM, "VM '%s' did not answer", name);
 	}

@@ -15,6 +15,7 @@ const struct exit_code_info exit_code_table[] = {
 	{ EXIT_HOST_UNSUPPORTED, "no usable KVM device, or the host lacks a feature that was asked for" },
 	{ EXIT_INTERNAL, "internal error in saevm (please report it)" },
 	{ EXIT_HOST_ERROR, "a host system call failed during setup (memory, threads, files)" },
+	{ EXIT_NOT_OWNER, "the control directory is not a directory of saevm's user alone (another user made it, or it is open to others)" },
 	{ EXIT_CONFIG, "the configuration file (--config) has an error; the message says file:line" },
 	{ EXIT_NO_SUCH_VM, "saevm stop/pause/resume NAME: no VM of that name is running" },
 	{ EXIT_GUEST_RESET, "the guest asked for a reset (reboot) and --reboot was not given" },

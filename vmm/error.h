@@ -17,8 +17,9 @@ enum exit_code {
 	EXIT_DISK_IN_USE = 68,    /* a disk image is locked by another VM or program */
 	EXIT_HOST_UNSUPPORTED = 69, /* no KVM device, or the host lacks what was asked */
 	EXIT_HOST_ERROR = 71,     /* an OS call failed during setup (mmap, thread...) */
-	EXIT_CONFIG = 78,
-	EXIT_NO_SUCH_VM = 79,     /* saevm stop/pause/resume: no VM of that name runs */         /* the configuration file has an error (file:line says where) */
+	EXIT_NOT_OWNER = 77,      /* a directory saevm must trust is another user's or open to others */
+	EXIT_CONFIG = 78,         /* the configuration file has an error (file:line says where) */
+	EXIT_NO_SUCH_VM = 79,     /* saevm stop/pause/resume: no VM of that name runs */
 	EXIT_GUEST_RESET = 80,    /* guest asked for a reset (PSCI SYSTEM_RESET), no --reboot */
 	EXIT_GUEST_CRASH = 81,    /* KVM reported a guest crash system event */
 	EXIT_VCPU_FAULT = 82,     /* KVM_RUN failed: the guest did what KVM cannot handle */

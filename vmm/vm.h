@@ -87,7 +87,7 @@ struct vm {
 	struct console console;
 	struct vcpu *vcpus;
 	unsigned ncpus;
-	unsigned host_cpus; /* online when saevm started: the sandbox hides /sys later */
+	unsigned host_cpus; /* online when saevm started: the seccomp filter hides /sys later */
 	uint64_t entry_gpa;
 	uint64_t dtb_gpa;
 

@@ -79,5 +79,27 @@ expect 0  ""                              -- help exit-codes
   "${SAEVM[@]}" run --help | grep -q 'console=ttyS0 is added only' &&
   { pass=$((pass + 1)); echo "ok    help texts"; } || { fail=$((fail + 1)); echo "FAIL  help texts"; }
 
+# Two local users: another user (nobody) made the victim's control directory
+# first, open to all. The victim's saevm must refuse to use it, not trust a
+# socket planted there. As root only (setpriv changes uid).
+if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
+  victim=4242 dir=/tmp/saevm-4242
+  as_victim() { env -u XDG_RUNTIME_DIR setpriv --reuid $victim --regid $victim --clear-groups "$@"; }
+  chmod 755 "$T"
+  rm -rf "$dir"; setpriv --reuid 65534 --regid 65534 --clear-groups mkdir -m 777 "$dir"
+  SAEVM=(as_victim "${SAEVM[@]}")
+  expect 77 "belongs to uid 65534, not to you" -- stop vm1
+  expect 77 "belongs to uid 65534, not to you" -- list
+  rm -rf "$dir"; mkdir -m 755 "$dir"; chown $victim:$victim "$dir"
+  expect 77 "is open to other users (mode 0755)" -- pause vm1
+  rm -rf "$dir"; ln -s /tmp "$dir"
+  expect 77 "is not a directory" -- resume vm1
+  rm -f "$dir"
+  expect 79 "no VM named 'vm1' is running" -- stop vm1   # its own, fresh directory: fine
+  [[ $(stat -c '%u %a' "$dir") == "$victim 700" ]] && { pass=$((pass + 1)); echo "ok    control directory made 0700"; } ||
+    { fail=$((fail + 1)); echo "FAIL  control directory: $(stat -c '%u %a' "$dir")"; }
+  rm -rf "$dir"
+fi
+
 echo "cli: $pass passed, $fail failed"
 [[ $fail == 0 ]]

@@ -1,0 +1,32 @@
+/* confine.h - after setup, saevm needs no privileges and few system calls.
+ * confine_enter() drops every capability (a root saevm keeps its uid, so
+ * it can still remove its control socket, but no CAP_*), sets
+ * no_new_privs, and installs a seccomp filter that allows only the calls
+ * the running VM makes, several of them only with the arguments saevm
+ * uses: ioctl with the KVM, terminal, tun and block requests it issues
+ * (so never TIOCSTI or TIOCLINUX on the user's terminal), mmap and
+ * mprotect never with PROT_EXEC, clone only for threads (no new process),
+ * prctl only to name a thread. A refused call ends saevm with one line
+ * naming it and why (exit code 88); --no-seccomp turns the filter off.
+ * Called on the main thread before any other thread starts, so every
+ * thread inherits it. */
+#ifndef SAEVM_CONFINE_H
+#define SAEVM_CONFINE_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+struct confine_needs {
+	bool sockets; /* user-mode networking: libslirp opens sockets, reads resolv.conf */
+};
+
+int confine_enter(const struct confine_needs *needs, bool seccomp, struct error *err);
+
+/* For the tests only: makes the call `which` names (tiocsti, tioclinux,
+ * ioctl, mmap-exec, mprotect-exec, fork, prctl, execve), which the filter
+ * must refuse: saevm then ends with exit code 88. Returns -1 with an error
+ * if the call went through (or `which` is unknown). */
+int confine_try_denied(const char *which, struct error *err);
+
+#endif
