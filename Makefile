@@ -77,7 +77,7 @@ $(BUILD)/guest/probe.img: tests/guest/probe.c tests/guest/start.S tests/guest/pr
 	$(Q)aarch64-linux-gnu-objcopy -O binary $(BUILD)/guest/probe.elf $@
 guest: $(BUILD)/guest/probe.img
 
-.PHONY: all check guest install bench fuzz fuzz-build check-asan asan-arm64 unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
+.PHONY: all check guest install bench fuzz fuzz-build check-asan check-tsan asan-arm64 unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
 all: $(OUT)/saevm
 
 $(SYSROOT_STAMP):
@@ -120,6 +120,7 @@ check:
 	tests/cli/install.sh
 	tests/cli/one-door.sh
 	$(MAKE) check-asan
+	$(MAKE) check-tsan
 	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 	$(MAKE) ARCH=arm64 all guest
 	$(MAKE) asan-arm64
@@ -158,6 +159,14 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-o
 # An ASan + UBSan saevm for arm64, booted in the rig by the fault tests.
 asan-arm64:
 	$(MAKE) ARCH=arm64 BUILD_SAN=asan CFLAGS="$(SAN_FLAGS)" all
+
+# All unit tests under ThreadSanitizer, natively: test_stress races a
+# transport's vCPU, I/O and backend threads; any race fails the run.
+# (-Wno-tsan: TSan does not model the ring fences; they order guest memory,
+# whose races with the fake guest tsan.supp lists.)
+check-tsan:
+	TSAN_OPTIONS="suppressions=$(abspath tests/unit/tsan.supp) halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+	  $(MAKE) unit BUILD_SAN=tsan CFLAGS="-fsanitize=thread -fno-omit-frame-pointer -O1 -Wno-tsan"
 
 # All unit tests under ASan + UBSan (gcc), natively.
 check-asan:

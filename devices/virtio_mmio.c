@@ -166,7 +166,8 @@ bool virtio_mmio_queue_has_buffers(struct virtio_mmio *t, unsigned q)
 
 void virtio_mmio_interrupt_if_wanted(struct virtio_mmio *t, unsigned q)
 {
-	if (vq_should_interrupt(&t->queues[q].vq))
+	/* A queue reset since the work was done has no rings to look at. */
+	if (virtio_mmio_queue_live(t, q) && vq_should_interrupt(&t->queues[q].vq))
 		raise_interrupt(t, INT_USED_BUFFER);
 }
 

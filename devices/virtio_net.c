@@ -264,6 +264,7 @@ static void net_reset(void *model)
 	struct virtio_net *n = model;
 
 	n->negotiated = 0;
+	n->rx_placed = false;
 	while (n->backlog_len) { /* a reset guest wants no stale frames */
 		free(n->backlog[n->backlog_head].data);
 		n->backlog[n->backlog_head].data = NULL;

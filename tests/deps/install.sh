@@ -5,9 +5,15 @@ set -euo pipefail
 want=("$@"); [[ ${#want[@]} -gt 0 ]] || want=(native)
 pkgs=()
 need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || pkgs+=("$1"); }
+# The build machine's own libraries, asked for with their architecture: on a
+# multiarch machine a bare `libfdt-dev` query is satisfied by libfdt-dev:arm64
+# while the native one (which the native build links) is missing.
+arch=$(dpkg --print-architecture)
 for w in "${want[@]}"; do
   case $w in
-    native) for p in gcc make pkg-config libfdt-dev libcmocka-dev libslirp-dev libglib2.0-dev device-tree-compiler; do need "$p"; done;;
+    native) for p in gcc make pkg-config libfdt-dev libcmocka-dev libslirp-dev libglib2.0-dev device-tree-compiler \
+                     libtsan2 libasan8 libubsan1 clang-14 libclang-rt-14-dev; do need "$p:$arch"; done
+            need util-linux;; # setpriv, for the two-user CLI tests
     cross) for p in gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user-static meson ninja-build dpkg-dev; do need "$p"; done;;
     rig) for p in qemu-system-arm cpio kmod e2fsprogs perl; do need "$p"; done;;
     *) echo "install.sh: unknown set $w" >&2; exit 2;;

@@ -77,6 +77,16 @@ static inline void fd_desc(struct fake_driver *d, uint16_t i, uint64_t gpa, uint
 	le16_store(p + 14, next);
 }
 
+/* A descriptor in an indirect table the test lays out itself. */
+static inline void fd_desc_at(uint8_t *table, uint32_t i, uint64_t gpa, uint32_t len, uint16_t flags, uint16_t next)
+{
+	uint8_t *p = table + 16u * i;
+	le64_store(p, gpa);
+	le32_store(p + 8, len);
+	le16_store(p + 12, flags);
+	le16_store(p + 14, next);
+}
+
 static inline void fd_publish(struct fake_driver *d, uint16_t head)
 {
 	le16_store(fd_ring(d, FD_AVAIL + 4 + 2 * (d->avail_idx % d->size)), head);

@@ -4,6 +4,7 @@
 #include "harness.h"
 
 #include <fcntl.h>
+#include <time.h>
 #include <linux/virtio_blk.h>
 #include <unistd.h>
 
@@ -32,16 +33,12 @@ static void driver_init(uint64_t drop_features)
 	assert_int_equal(reg_read(0x044), 1);
 }
 
+static int open_device(bool read_only, uint16_t size);
+
 static int make_device(bool read_only)
 {
-	struct disk_config cfg = { .read_only = read_only };
-	struct virtio_mmio_env env = { .mem = &drv.mem, .vm_fd = -1 };
-	struct error err = { 0 };
 	uint8_t sector[512];
-	struct disk *disk;
-	struct device *dev;
 
-	fd_init(&drv, 8);
 	snprintf(image, sizeof(image), "/tmp/saevm-blk-XXXXXX");
 	image_fd = mkstemp(image);
 	for (unsigned s = 0; s < SECTORS; s++) { /* sector s is filled with byte s */
@@ -49,6 +46,19 @@ static int make_device(bool read_only)
 		if (write(image_fd, sector, sizeof(sector)) != sizeof(sector))
 			return -1;
 	}
+	return open_device(read_only, 8);
+}
+
+/* The device on the image file as it is now, with a queue of `size`. */
+static int open_device(bool read_only, uint16_t size)
+{
+	struct disk_config cfg = { .read_only = read_only };
+	struct virtio_mmio_env env = { .mem = &drv.mem, .vm_fd = -1 };
+	struct error err = { 0 };
+	struct disk *disk;
+	struct device *dev;
+
+	fd_init(&drv, size);
 	snprintf(cfg.path, sizeof(cfg.path), "%s", image);
 	snprintf(cfg.id, sizeof(cfg.id), "disk-one");
 	disk = disk_open(&cfg, &err);
@@ -65,6 +75,8 @@ static int make_device(bool read_only)
 
 static int setup_rw(void **state) { (void)state; return make_device(false); }
 static int setup_ro(void **state) { (void)state; return make_device(true); }
+
+static void teardown_bus_only(void) { mmio_bus_destroy(&bus); }
 
 static int teardown(void **state)
 {
@@ -294,6 +306,87 @@ static void test_second_writer_refused(void **state)
 	ASSERT_ERR_CONTAINS(&err, image);
 }
 
+/* The guest learns the largest request from size_max and seg_max; a larger
+ * one fails at once, without I/O. */
+static void test_request_larger_than_the_limit(void **state)
+{
+	uint64_t limit;
+
+	(void)state;
+	reg_write(0x014, 0);
+	assert_true(reg_read(0x010) & (1u << VIRTIO_BLK_F_SIZE_MAX));
+	limit = (uint64_t)reg_read(0x100 + 8) * reg_read(0x100 + 12); /* size_max * seg_max */
+	assert_true(limit >= (1u << 20) && limit <= (64u << 20));
+	/* 0x20000 bytes of RAM named over and over by an indirect table:
+	 * limit + 512 bytes from a small guest. */
+	uint32_t segs = (uint32_t)(limit / 0x10000) + 1;
+	uint64_t table = fd_alloc(&drv, 16 * (segs + 2)), hdr = fd_alloc(&drv, 16), data = fd_alloc(&drv, 0x10000),
+		 status = fd_alloc(&drv, 1);
+	uint8_t *tb = fd_host(&drv, table);
+	le32_store(fd_host(&drv, hdr), VIRTIO_BLK_T_IN);
+	fd_desc_at(tb, 0, hdr, 16, FD_NEXT, 1);
+	for (uint32_t i = 0; i < segs; i++)
+		fd_desc_at(tb, 1 + i, data, i + 1 == segs ? 512 : 0x10000, FD_WRITE | FD_NEXT, (uint16_t)(2 + i));
+	fd_desc_at(tb, 1 + segs, status, 1, FD_WRITE, 0);
+	fd_desc(&drv, 0, table, 16 * (segs + 2), FD_INDIRECT, 0);
+	fd_publish(&drv, 0);
+	virtio_mmio_process_all(t);
+	assert_int_equal(fd_used_idx(&drv), 1);
+	assert_int_equal(*fd_host(&drv, status), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(fd_host(&drv, data)[0], 0); /* nothing was read into it */
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A guest floods the queue with requests of the largest size, each naming
+ * the same RAM over and over (256 x 16 MiB from a few KiB): stopping the
+ * device (saevm stop, SIGTERM, --timeout) must not wait for all of it. The
+ * real I/O thread runs here. */
+static void test_flood_then_stop_is_prompt(void **state)
+{
+	struct device *dev = bus.devices[0];
+	struct error err = { 0 };
+	uint64_t limit;
+	double t0, took;
+
+	(void)state;
+	assert_int_equal(ftruncate(image_fd, 64 << 20), 0); /* a sparse 64 MiB disk */
+	teardown_bus_only();
+	assert_int_equal(open_device(false, 256), 0);
+	dev = bus.devices[0];
+	limit = (uint64_t)reg_read(0x100 + 8) * reg_read(0x100 + 12);
+	uint32_t segs = (uint32_t)(limit / 0x10000);
+	uint64_t table = fd_alloc(&drv, 16 * (segs + 2)), hdr = fd_alloc(&drv, 16), data = fd_alloc(&drv, 0x10000),
+		 status = fd_alloc(&drv, 1);
+	uint8_t *tb = fd_host(&drv, table);
+	le32_store(fd_host(&drv, hdr), VIRTIO_BLK_T_IN);
+	fd_desc_at(tb, 0, hdr, 16, FD_NEXT, 1);
+	for (uint32_t i = 0; i < segs; i++)
+		fd_desc_at(tb, 1 + i, data, 0x10000, FD_WRITE | FD_NEXT, (uint16_t)(2 + i));
+	fd_desc_at(tb, 1 + segs, status, 1, FD_WRITE, 0);
+	for (uint16_t i = 0; i < 256; i++) { /* every entry: one request of the largest size */
+		fd_desc(&drv, i, table, 16 * (segs + 2), FD_INDIRECT, 0);
+		fd_publish(&drv, i);
+	}
+	assert_int_equal(dev->ops->start(dev, &err), 0);
+	reg_write(0x050, 0); /* QueueNotify */
+	while (fd_used_idx(&drv) == 0)
+		usleep(1000); /* busy now */
+	t0 = now_s();
+	mmio_bus_stop_devices(&bus);
+	took = now_s() - t0;
+	print_message("stop after %u of 256 requests (%llu MiB each) took %.3f s\n", fd_used_idx(&drv),
+		      (unsigned long long)(limit >> 20), took);
+	assert_true(fd_used_idx(&drv) < 256);
+	if (took > 1.0)
+		fail_msg("stopping a flooded device took %.2f s", took);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +403,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ring_outside_ram_refused, setup_rw, teardown),
 		cmocka_unit_test_setup_teardown(test_second_writer_refused, setup_rw, teardown),
 		cmocka_unit_test_setup_teardown(test_eio_from_backing_file, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(test_request_larger_than_the_limit, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(test_flood_then_stop_is_prompt, setup_rw, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,11 @@
  * never fit; a malformed transmit chain needs a reset. */
 #include "harness.h"
 
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <linux/if_tun.h>
 #include <linux/virtio_net.h>
+#include <unistd.h>
 
 #include "fake_driver.h"
 #include "../../devices/virtio_net.h"
@@ -17,10 +21,15 @@ struct fake_backend {
 	size_t sent_len;
 	unsigned sent_frames;
 	uint64_t offloads, activated;
+	unsigned activations;
 };
 
 static uint64_t fb_features(struct net_backend *be) { return ((struct fake_backend *)be)->offloads; }
-static void fb_activate(struct net_backend *be, uint64_t f) { ((struct fake_backend *)be)->activated = f; }
+static void fb_activate(struct net_backend *be, uint64_t f)
+{
+	((struct fake_backend *)be)->activated = f;
+	((struct fake_backend *)be)->activations++;
+}
 static int fb_fill(struct net_backend *be, struct pollfd *fds, int max, int *timeout)
 {
 	(void)be; (void)fds; (void)max; (void)timeout;
@@ -223,6 +232,143 @@ static void test_offloads_and_data_valid(void **state)
 	assert_int_equal(fd_host(&rxq, gpa)[0], VIRTIO_NET_HDR_F_DATA_VALID);
 }
 
+/* A guest reboot (--reboot) resets the machine's devices: a receive buffer
+ * the old kernel posted is forgotten, a frame arriving afterwards leaves
+ * guest RAM untouched (it now holds the new kernel), the status reads 0. */
+static void test_reset_for_reboot_forgets_the_old_rings(void **state)
+{
+	uint8_t frame[200], *before = malloc(FD_RAM_SIZE);
+	const struct fd_buf b = { 1526, 1, NULL };
+
+	(void)state;
+	fd_add_chain(&rxq, &b, 1, NULL);
+	mmio_bus_reset_devices(&bus);
+	memcpy(before, ram, FD_RAM_SIZE);
+	make_frame(frame, sizeof(frame), 5);
+	assert_false(fb.be.sink.can_receive(fb.be.sink.dev));
+	fb.be.sink.receive(fb.be.sink.dev, NULL, frame, sizeof(frame));
+	fb.be.sink.flush(fb.be.sink.dev);
+	assert_memory_equal(ram, before, FD_RAM_SIZE);
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x070), 0);
+	assert_int_equal(virtio_mmio_interrupt_status(t), 0);
+	/* the next guest brings it up as new, from index 0 */
+	fd_init_at(&rxq, ram, 0x00000, 0x100000, 16);
+	fd_init_at(&txq, ram, 0x10000, 0x300000, 16);
+	struct fake_driver qs[2] = { rxq, txq };
+	assert_true(fd_bring_up(&bus, BASE, qs, 2, 0) != 0);
+	fd_add_chain(&rxq, &b, 1, NULL);
+	fb.be.sink.receive(fb.be.sink.dev, NULL, frame, sizeof(frame));
+	assert_int_equal(fd_used_idx(&rxq), 1);
+	free(before);
+}
+
+/* virtio 1.2 §2.1, §3.1.1: status bits only go up until a reset, features
+ * freeze at FEATURES_OK, activate runs once per reset, DRIVER_OK needs
+ * FEATURES_OK, rings are set up only after feature negotiation. */
+static void test_status_and_features_are_one_way(void **state)
+{
+	uint64_t negotiated = virtio_mmio_negotiated(t);
+
+	(void)state;
+	assert_int_equal(fb.activations, 1);
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x070), 0xf);
+	fd_reg_write(&bus, BASE, 0x070, 1 | 2 | 8 | 4); /* DRIVER_OK again */
+	assert_int_equal(fb.activations, 1);
+	fd_reg_write(&bus, BASE, 0x070, 1 | 2 | 4); /* clears FEATURES_OK: ignored */
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x070), 0xf);
+	fd_reg_write(&bus, BASE, 0x024, 0); /* new features under live queues: ignored */
+	fd_reg_write(&bus, BASE, 0x020, 0);
+	fd_reg_write(&bus, BASE, 0x024, 1);
+	fd_reg_write(&bus, BASE, 0x020, 1);
+	fd_reg_write(&bus, BASE, 0x070, 1 | 2 | 8 | 4);
+	assert_int_equal(virtio_mmio_negotiated(t), negotiated);
+	assert_int_equal(fb.activations, 1);
+	assert_true(virtio_mmio_queue_live(t, 0));
+
+	/* After a reset: DRIVER_OK without FEATURES_OK does not stick, nor
+	 * does a queue made ready before the features are final. */
+	fd_reg_write(&bus, BASE, 0x070, 0);
+	fd_reg_write(&bus, BASE, 0x070, 1 | 2);
+	fd_reg_write(&bus, BASE, 0x030, 0);
+	fd_reg_write(&bus, BASE, 0x044, 1);
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x044), 0);
+	fd_reg_write(&bus, BASE, 0x070, 1 | 2 | 4);
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x070), 1 | 2);
+	assert_int_equal(fb.activations, 1);
+	/* the ordinary bring-up activates once more */
+	struct fake_driver qs[2] = { rxq, txq };
+	assert_true(fd_bring_up(&bus, BASE, qs, 2, 0) != 0);
+	assert_int_equal(fb.activations, 2);
+}
+
+/* A transmit chain naming more than the largest frame fails the queue
+ * instead of being handed to the backend. */
+static void test_oversized_transmit(void **state)
+{
+	uint8_t hdr[12] = { 0 };
+	const struct fd_buf bufs[] = { { 12, 0, hdr }, { 65536, 0, NULL }, { 65536, 0, NULL } };
+
+	(void)state;
+	fd_add_chain(&txq, bufs, 3, NULL);
+	virtio_mmio_process_all(t);
+	assert_int_equal(fb.sent_frames, 0);
+	assert_true(fd_reg_read(&bus, BASE, 0x070) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+}
+
+/* ---- tap: the order of its ioctls, with a fake /dev/net/tun ---- */
+
+static unsigned long tap_calls[8];
+static int tap_le_value;
+static unsigned n_tap_calls;
+static int refuse_request_le;
+
+static int fake_tap_ioctl(int fd, unsigned long request, void *arg)
+{
+	(void)fd;
+	if (n_tap_calls < 8)
+		tap_calls[n_tap_calls++] = request;
+	if (request == TUNSETVNETLE) {
+		tap_le_value = *(int *)arg;
+		if (refuse_request_le) {
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The guest's virtio-net header is little-endian; on a big-endian host
+ * (this test also runs under qemu-s390x) the tap must be told so before
+ * offloads are set and before any frame flows. */
+static void test_tap_is_told_headers_are_little_endian(void **state)
+{
+	struct nic_config cfg = { 0 };
+	struct error err = { 0 };
+	struct net_backend *be;
+
+	(void)state;
+	snprintf(cfg.ifname, sizeof(cfg.ifname), "tap9");
+	n_tap_calls = 0;
+	refuse_request_le = 0;
+	be = net_tap_create_on(&cfg, dup(0), fake_tap_ioctl, &err);
+	assert_non_null(be);
+	assert_int_equal(n_tap_calls, 4);
+	assert_int_equal(tap_calls[0], TUNSETIFF);
+	assert_int_equal(tap_calls[1], TUNSETVNETHDRSZ);
+	assert_int_equal(tap_calls[2], TUNSETVNETLE);
+	assert_int_equal(tap_le_value, 1);
+	assert_int_equal(tap_calls[3], TUNSETOFFLOAD);
+	be->ops->activate(be, 1ULL << VIRTIO_NET_F_GUEST_CSUM);
+	assert_int_equal(tap_calls[4], TUNSETOFFLOAD);
+	be->ops->destroy(be);
+
+	refuse_request_le = 1; /* a kernel that refuses: a clear error, no NIC */
+	memset(&err, 0, sizeof(err));
+	assert_null(net_tap_create_on(&cfg, dup(0), fake_tap_ioctl, &err));
+	assert_int_equal(err.code, EXIT_HOST_UNSUPPORTED);
+	ASSERT_ERR_CONTAINS(&err, "TUNSETVNETLE");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +379,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_receive_waits_for_buffers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_buffer_too_small, setup_no_mrg, teardown),
 		cmocka_unit_test_setup_teardown(test_offloads_and_data_valid, setup_tap_like, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_for_reboot_forgets_the_old_rings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_and_features_are_one_way, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oversized_transmit, setup, teardown),
+		cmocka_unit_test(test_tap_is_told_headers_are_little_endian),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

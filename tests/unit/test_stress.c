@@ -1,0 +1,145 @@
+/* Threads racing one virtio-net transport, as a hostile guest and a busy
+ * backend make them race in saevm: a vCPU-like thread (here, the test's
+ * main thread) resets the device, brings it up, toggles QueueReady, adds
+ * buffers and notifies, while the device's own network thread serves the
+ * notifications and a backend thread asks can_receive() and delivers
+ * frames. Nothing may crash, and under ThreadSanitizer (make check-tsan)
+ * nothing may race: every queue field is read under its lock.
+ *
+ * The one exception to the unit tests' "no threads" rule (harness.h): this
+ * file exists to have them. The fake driver's ring writes race with the
+ * device's reads by design (guest memory is shared); tests/unit/tsan.supp
+ * names those functions and nothing else. */
+#include "harness.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fake_driver.h"
+#include "../../devices/virtio_net.h"
+
+#define BASE 0x0a000200ULL
+#define SECONDS 1.5
+
+static struct net_backend be;
+static struct fake_driver rxq, txq;
+static struct mmio_bus bus;
+static uint8_t *ram;
+static struct guest_mem device_mem;
+static atomic_bool done;
+static atomic_ulong frames_offered, can_receive_true;
+
+static uint64_t no_features(struct net_backend *b) { (void)b; return 0; }
+static unsigned no_mtu(struct net_backend *b) { (void)b; return 0; }
+static void no_activate(struct net_backend *b, uint64_t f) { (void)b; (void)f; }
+static int no_fill(struct net_backend *b, struct pollfd *fds, int max, int *timeout)
+{
+	(void)b; (void)fds; (void)max;
+	*timeout = 5;
+	return 0;
+}
+static void no_handle(struct net_backend *b, struct pollfd *fds, int n) { (void)b; (void)fds; (void)n; }
+static void count_send(struct net_backend *b, const struct iovec *iov, unsigned n, size_t total)
+{
+	(void)b; (void)iov; (void)n; (void)total;
+}
+static void no_destroy(struct net_backend *b) { (void)b; }
+static const struct net_backend_ops ops = {
+	.kind = "stress", .features = no_features, .mtu = no_mtu, .activate = no_activate, .poll_fill = no_fill,
+	.poll_handle = no_handle, .send = count_send, .destroy = no_destroy,
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A backend thread like tap's or slirp's, off the device's own thread. */
+static void *backend_thread(void *arg)
+{
+	uint8_t frame[300];
+
+	(void)arg;
+	memset(frame, 0xab, sizeof(frame));
+	while (!atomic_load(&done)) {
+		if (be.sink.can_receive(be.sink.dev))
+			atomic_fetch_add(&can_receive_true, 1);
+		be.sink.receive(be.sink.dev, NULL, frame, sizeof(frame));
+		be.sink.flush(be.sink.dev);
+		atomic_fetch_add(&frames_offered, 1);
+	}
+	return NULL;
+}
+
+/* A new guest's rings start from zero. */
+static void clear_rings(void) { memset(ram, 0, 0x20000); }
+
+static void test_vcpu_resets_while_io_and_backend_run(void **state)
+{
+	struct virtio_mmio_env env = { .vm_fd = -1 };
+	struct error err = { 0 };
+	const uint8_t mac[6] = { 2, 0x5a, 0, 0, 0, 1 };
+	const struct fd_buf rxbuf = { 1526, 1, NULL };
+	uint8_t hdr[12] = { 0 }, payload[64] = { 0 };
+	const struct fd_buf txbufs[2] = { { 12, 0, hdr }, { 64, 0, payload } };
+	struct device *dev;
+	pthread_t backend;
+	unsigned long rounds = 0;
+	double end;
+
+	(void)state;
+	ram = calloc(1, FD_RAM_SIZE);
+	fd_init_at(&rxq, ram, 0x00000, 0x100000, 64);
+	fd_init_at(&txq, ram, 0x10000, 0x300000, 64);
+	guest_mem_wrap(&device_mem, FD_RAM_GPA, ram, FD_RAM_SIZE); /* the device's view, set up once */
+	env.mem = &device_mem;
+	mmio_bus_init(&bus);
+	be.ops = &ops;
+	dev = virtio_net_create(BASE, 2, &env, &be, mac, &err);
+	assert_non_null(dev);
+	assert_int_equal(mmio_bus_add(&bus, dev, &err), 0);
+	assert_int_equal(mmio_bus_start_devices(&bus, &err), 0);
+	assert_int_equal(pthread_create(&backend, NULL, backend_thread, NULL), 0);
+
+	end = now_s() + SECONDS;
+	while (now_s() < end) {
+		clear_rings();
+		fd_init_at(&rxq, ram, 0x00000, 0x100000, 64);
+		fd_init_at(&txq, ram, 0x10000, 0x300000, 64);
+		struct fake_driver qs[2] = { rxq, txq };
+		fd_bring_up(&bus, BASE, qs, 2, 0); /* starts with a reset */
+		for (unsigned i = 0; i < 8; i++) {
+			fd_add_chain(&rxq, &rxbuf, 1, NULL);
+			fd_add_chain(&txq, txbufs, 2, NULL);
+			fd_reg_write(&bus, BASE, 0x050, i & 1); /* QueueNotify */
+		}
+		fd_reg_write(&bus, BASE, 0x030, 0); /* QueueReady off and on, live */
+		fd_reg_write(&bus, BASE, 0x044, 0);
+		fd_reg_write(&bus, BASE, 0x044, 1);
+		fd_reg_write(&bus, BASE, 0x070, 0x0b); /* tries to clear DRIVER_OK */
+		if (rounds % 3 == 0)
+			mmio_bus_reset_devices(&bus); /* a reboot */
+		rounds++;
+	}
+	atomic_store(&done, true);
+	pthread_join(backend, NULL);
+	mmio_bus_stop_devices(&bus);
+	mmio_bus_destroy(&bus);
+	print_message("%lu reset rounds, %lu frames offered, can_receive true %lu times\n", rounds,
+		      atomic_load(&frames_offered), atomic_load(&can_receive_true));
+	assert_true(rounds > 10);
+	assert_true(atomic_load(&frames_offered) > 10);
+	free(ram);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vcpu_resets_while_io_and_backend_run),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
