@@ -39,6 +39,32 @@ kill -9 $vm; wait $vm 2>/dev/null
 case_ fault-sigkill-remount 0 90 "run -k $K -i $L2 -p 'quiet t=remount' -d /tmp/j.img" "@@L2 remount=ok"
 dd if=/tmp/j.img of=/dev/vda bs=1M 2>/dev/null && sync && echo "@@L1 ext4-image-copied"
 
+# The seccomp filter on a real arm64 kernel: each call saevm must not make
+# after setup (typing into the terminal, an unknown ioctl, executable
+# memory, a new process, prctl, exec) ends it with 88 and names the call.
+for c in tiocsti:ioctl tioclinux:ioctl ioctl:ioctl mmap-exec:mmap mprotect-exec:mprotect fork:clone \
+         prctl:prctl execve:execve; do
+  export SAEVM_TEST_DENIED_CALL=${c%%:*}
+  case_ seccomp-${c%%:*} 88 60 "run -k $K -i $L2" "refused system call" "(${c#*:})"
+done
+unset SAEVM_TEST_DENIED_CALL
+
+# A guest that keeps the disk busy with large direct reads: `saevm stop`
+# ends saevm within 1 s.
+truncate -s 64M /tmp/readloop.img
+timeout -s KILL 90 saevm run --name reader -k $K -i $L2 -p 'quiet t=readloop' -d /tmp/readloop.img --stats \
+  > /tmp/readloop.out 2>&1 &
+vm=$!
+for i in $(seq 150); do grep -q "@@L2 reading" /tmp/readloop.out && break; sleep 0.2; done
+sleep 2
+t0=$(cut -d' ' -f1 /proc/uptime)
+saevm stop reader > /dev/null
+wait $vm; rc=$?
+t1=$(cut -d' ' -f1 /proc/uptime)
+sed 's/^/[readloop] /' /tmp/readloop.out
+dt=$(awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}')
+verdict stop-under-io "$([ $rc = 87 ] && awk -v d=$dt 'BEGIN{exit !(d < 1.0)}' || echo "rc=$rc after $dt s")" "dt=$dt"
+
 # Load: parallel writers on 4 disks and HTTP transfers for 60 s; then every
 # disk holds what its writer wrote and saevm counted no errors.
 ip link set lo up

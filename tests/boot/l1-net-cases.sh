@@ -39,6 +39,42 @@ sleep 0.3
 case_ net-hostfwd-busy 69 20 "run -k $K -i $L2 -n user,hostfwd=tcp::7777-:22" "hostfwd=tcp::7777-:22: cannot listen"
 kill $busy 2>/dev/null
 
+# --reboot with a NIC and a disk under traffic, three times: every device
+# is reset before the next kernel is loaded, and each boot comes up.
+truncate -s 8M /tmp/rb.img
+case_ reboot-under-traffic 0 400 "run -k $K -i $L2 -p 'quiet t=rebootload' -n user -d /tmp/rb.img --reboot --stats" \
+  "@@L2 boot=1" "@@L2 boot=2" "@@L2 boot=3" "@@L2 boot=4" "@@L2 done"
+verdict reboot-under-traffic-loads "$([ "$(grep -c '@@L2 rebooting under load' /tmp/reboot-under-traffic.out)" = 3 ] ||
+  echo 'not three loaded reboots')"
+
+# Many transfers each way, as a user would: none may stall (a missed
+# wakeup shows as a transfer many times slower than the rest).
+timeout -s KILL 900 saevm run --name stall -k $K -i $L2 -p 'quiet t=stall' --stats \
+  -n user,hostfwd=tcp:127.0.0.1:5580-:8000 > /tmp/stall.out 2>&1 &
+vm=$!
+for i in $(seq 2000); do grep -q "@@L2 serving" /tmp/stall.out && break; sleep 0.3; done
+: > /tmp/g2h.txt
+for i in $(seq 40); do
+  t0=$(cut -d' ' -f1 /proc/uptime)
+  timeout -s KILL 120 wget -q -O /dev/null http://127.0.0.1:5580/f || echo "g2h-error $i" >> /tmp/g2h.txt
+  t1=$(cut -d' ' -f1 /proc/uptime)
+  awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}' >> /tmp/g2h.txt
+done
+saevm stop stall > /dev/null; wait $vm
+sed 's/^/[stall] /' /tmp/stall.out | grep -v '@@L2 h2g '
+tr -d '\r' < /tmp/stall.out | grep '@@L2 h2g ' | awk '{print $4}' > /tmp/h2g.txt
+# fails unless there are 40 numbers and the slowest is within 3x the median
+no_stall() { # file
+  sort -n "$1" | awk '/^[0-9.]+$/ {v[n++]=$1} END {
+    if (n < 40) { print "only " n " transfers"; exit }
+    med = (v[int((n-1)/2)] + v[int(n/2)]) / 2
+    if (v[n-1] > 3 * med) printf "slowest %.2f s > 3 x median %.2f s\n", v[n-1], med }'
+}
+verdict net-no-stall-host-to-guest "$(no_stall /tmp/h2g.txt)$(grep -q 'h2g-error' /tmp/stall.out && echo ' errors')"
+verdict net-no-stall-guest-to-host "$(no_stall /tmp/g2h.txt)$(grep -q 'g2h-error' /tmp/g2h.txt && echo ' errors')"
+echo "@@NET stall h2g: $(sort -n /tmp/h2g.txt | tr '\n' ' ')"
+echo "@@NET stall g2h: $(sort -n /tmp/g2h.txt | tr '\n' ' ')"
+
 # tap: an address on L1's side, ping and HTTP from the guest.
 tunctl -t tap0 >/dev/null && ip addr add 192.168.100.1/24 dev tap0 && ip link set tap0 up
 httpd -p 192.168.100.1:8080 -h /www

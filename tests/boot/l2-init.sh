@@ -12,6 +12,15 @@ S
   ip link set eth0 up
   udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 5 2>/dev/null
 }
+tcp_counters_moved() { # BEFORE-FILE < AFTER: the Tcp and TcpExt counters that changed
+  awk 'FNR == NR { file = 1 } FNR != NR { file = 2 }
+       $1 !~ /^Tcp/ { next }
+       !((file, $1) in seen) { seen[file, $1] = 1; for (i = 2; i <= NF; i++) nm[$1, i] = $i; next }
+       { for (i = 2; i <= NF; i++) { val[file, $1, i] = $i; keys[$1, i] = 1 } }
+       END { for (k in keys) { split(k, p, SUBSEP); a = val[1, p[1], p[2]]; b = val[2, p[1], p[2]]
+             if (a != b) printf "%s%s %s->%s ", p[1], nm[p[1], p[2]], a, b }; print "" }' "$1" - |
+    sed 's/^/@@L2 moved: /'
+}
 fetch_timed() { # URL: fetch, print its sha256 and the seconds it took
   t0=$(cut -d' ' -f1 /proc/uptime)
   wget -q -O /tmp/f "$1"
@@ -92,6 +101,44 @@ case " $(cat /proc/cmdline) " in
     sh ;;
   *" t=exit7 "*) echo "@@L2 exiting 7"; devmem 0x9001000 32 7; sleep 5 ;;
   *" t=dhcp "*) dhcp_up; fetch_timed http://10.0.2.2:8080/file.bin ;;
+  *" t=rebootload "*)
+    # The boot count lives on the disk: reboot under network and disk
+    # traffic three times, then power off.
+    n=$(dd if=/dev/vda bs=8 count=1 2>/dev/null | tr -dc 0-9); n=$(( ${n:-0} + 1 ))
+    printf '%-8d' $n | dd of=/dev/vda conv=notrunc,fsync 2>/dev/null
+    echo "@@L2 boot=$n"
+    if [ $n -lt 4 ]; then
+      dhcp_up
+      ( while :; do wget -q -O /dev/null http://10.0.2.2:8080/file.bin; done ) &
+      ( while :; do dd if=/dev/urandom of=/dev/vda bs=65536 seek=16 count=64 conv=fsync 2>/dev/null; done ) &
+      sleep 3
+      echo "@@L2 rebooting under load"
+      reboot -f
+      sleep 30
+    fi ;;
+  *" t=readloop "*)
+    echo "@@L2 reading"
+    while :; do dd if=/dev/vda of=/dev/null bs=4194304 iflag=direct 2>/dev/null; done ;;
+  *" t=stall "*)
+    # 40 transfers host -> guest, then serve 40 guest -> host (L1 fetches
+    # through hostfwd and times them).
+    dhcp_up
+    mtu=$(sed -n 's/.* mtu=\([0-9]*\).*/\1/p' /proc/cmdline)
+    [ -n "$mtu" ] && ip link set eth0 mtu $mtu
+    for i in $(seq 40); do
+      cat /proc/net/snmp /proc/net/netstat > /tmp/tcp0
+      t0=$(cut -d' ' -f1 /proc/uptime)
+      wget -q -O /dev/null http://10.0.2.2:8080/file.bin || echo "@@L2 h2g-error $i"
+      t1=$(cut -d' ' -f1 /proc/uptime)
+      secs=$(awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}')
+      echo "@@L2 h2g $i $secs"
+      # A slow one: which of the guest's TCP counters moved, to say why.
+      awk -v s=$secs 'BEGIN{exit !(s > 3)}' && cat /proc/net/snmp /proc/net/netstat | tcp_counters_moved /tmp/tcp0
+    done
+    mkdir -p /www2 && head -c 16777216 /dev/urandom > /www2/f
+    httpd -p 8000 -h /www2
+    echo "@@L2 serving"
+    sleep 900 ;;
   *" t=fwd "*)
     dhcp_up
     echo "@@L2 listening"

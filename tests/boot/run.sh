@@ -47,7 +47,7 @@ for run in ${SAEVM_BOOT_RUNS:-gic3 gic2 io net faults}; do
     faults) args=(--initrd "$W/l1-faults.cpio" --gic 3 --disk "$W/faults.img");;
   esac
   echo "boot: L1 run '$run' (log $log)"
-  tests/rig/boot-l1.sh "${args[@]}" --log "$log" --timeout 600 --quiet || true
+  tests/rig/boot-l1.sh "${args[@]}" --log "$log" --timeout "$([[ $run == net ]] && echo 1500 || echo 600)" --quiet || true
   grep -E '@@TEST|@@L1|@@NET' "$log" | sed 's/^/  /' || true
   grep -q '@@L1 cases-done' "$log" || { echo "  FAIL: L1 did not finish its cases"; fail=$((fail + 1)); }
   pass=$((pass + $(grep -c '@@TEST .* PASS' "$log" || true)))
