@@ -18,6 +18,7 @@ struct dt_ctx {
 	enum irqchip_kind irqchip;
 	unsigned ncpus;
 	uint32_t gic_phandle;
+	uint32_t apb_pclk_phandle; /* 0 until dt_apb_pclk() wrote the clock */
 };
 
 struct dt_params {
@@ -43,7 +44,16 @@ int dt_build(const struct dt_params *params, void *buf, size_t size, struct erro
  * (nothing without a GIC). */
 int dt_begin_mmio_node(struct dt_ctx *dt, const char *name, const char *compatible,
 		       uint64_t base, uint64_t size);
+/* The same with a list of compatible strings, NUL-separated, len bytes in
+ * all (the last NUL included). */
+int dt_begin_mmio_node_compat(struct dt_ctx *dt, const char *name, const char *compatible, size_t len,
+			      uint64_t base, uint64_t size);
 int dt_prop_spi(struct dt_ctx *dt, int spi, bool edge);
+/* AMBA PrimeCell devices (the PL031) need the APB bus clock that Linux's
+ * amba bus enables before it reads their IDs: writes one fixed-clock node,
+ * the first time, and returns its phandle (<0: a libfdt error). Call
+ * before beginning the device's own node. */
+int dt_apb_pclk(struct dt_ctx *dt);
 
 /* MPIDR of vCPU `index` as KVM assigns it: Aff0 = index[3:0],
  * Aff1 = index[11:4], Aff2 = index[19:12]. The s390 module gives no access

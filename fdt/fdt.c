@@ -8,6 +8,7 @@
 #include "../vmm/mmio_bus.h"
 
 #define GIC_PHANDLE 1
+#define APB_PCLK_PHANDLE 2
 #define GIC_FDT_IRQ_TYPE_SPI 0
 #define GIC_FDT_IRQ_TYPE_PPI 1
 #define IRQ_TYPE_EDGE_RISING 1
@@ -36,8 +37,14 @@ static int prop_reg2(void *fdt, uint64_t a, uint64_t as, uint64_t b, uint64_t bs
 int dt_begin_mmio_node(struct dt_ctx *dt, const char *name, const char *compatible,
 		       uint64_t base, uint64_t size)
 {
+	return dt_begin_mmio_node_compat(dt, name, compatible, strlen(compatible) + 1, base, size);
+}
+
+int dt_begin_mmio_node_compat(struct dt_ctx *dt, const char *name, const char *compatible, size_t len,
+			      uint64_t base, uint64_t size)
+{
 	FDT_TRY(fdt_begin_node(dt->fdt, name));
-	FDT_TRY(fdt_property_string(dt->fdt, "compatible", compatible));
+	FDT_TRY(fdt_property(dt->fdt, "compatible", compatible, (int)len));
 	return prop_reg2(dt->fdt, base, size, 0, 0, 1);
 }
 
@@ -51,6 +58,21 @@ int dt_prop_spi(struct dt_ctx *dt, int spi, bool edge)
 	cells[1] = cpu_to_fdt32((uint32_t)spi);
 	cells[2] = cpu_to_fdt32(edge ? IRQ_TYPE_EDGE_RISING : IRQ_TYPE_LEVEL_HIGH);
 	return fdt_property(dt->fdt, "interrupts", cells, sizeof(cells));
+}
+
+int dt_apb_pclk(struct dt_ctx *dt)
+{
+	if (dt->apb_pclk_phandle)
+		return (int)dt->apb_pclk_phandle;
+	FDT_TRY(fdt_begin_node(dt->fdt, "apb-pclk"));
+	FDT_TRY(fdt_property_string(dt->fdt, "compatible", "fixed-clock"));
+	FDT_TRY(fdt_property_u32(dt->fdt, "#clock-cells", 0));
+	FDT_TRY(fdt_property_u32(dt->fdt, "clock-frequency", 24000000));
+	FDT_TRY(fdt_property_string(dt->fdt, "clock-output-names", "clk24mhz"));
+	FDT_TRY(fdt_property_u32(dt->fdt, "phandle", APB_PCLK_PHANDLE));
+	FDT_TRY(fdt_end_node(dt->fdt));
+	dt->apb_pclk_phandle = APB_PCLK_PHANDLE;
+	return APB_PCLK_PHANDLE;
 }
 
 static int add_cpus(struct dt_ctx *dt, const struct dt_params *p)

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "control.h"
 #include "log.h"
+#include "machine.h"
 #include "vm.h"
 
 #ifndef SAEVM_VERSION
@@ -77,7 +78,8 @@ static int run(const struct vm_config *cfg, struct error *err)
 			goto out_files;
 	log_debug("files checked at %.4f s", log_wall_since_start());
 	/* 2. The VM: KVM device, RAM, irqchip, vCPUs; then its devices. */
-	if (vm_create(&vm, cfg, err) < 0 || vm_add_devices(&vm, disks, err) < 0 ||
+	if (vm_create(&vm, cfg, err) < 0 || vm_open_console_and_control(&vm, err) < 0 ||
+	    machine_add_devices(&vm, disks, err) < 0 ||
 	    (signal_fd = block_signals(err)) < 0)
 		goto out_vm;
 	log_debug("VM and devices created at %.4f s", log_wall_since_start());
@@ -116,7 +118,7 @@ out_vm:
 		close(signal_fd);
 out_files:
 	for (unsigned i = 0; i < cfg->ndisks; i++)
-		disk_close(disks[i]); /* those vm_add_devices did not take */
+		disk_close(disks[i]); /* those the machine did not take */
 	boot_files_close(&files);
 	if (stopped_at > 0)
 		log_info("exiting %.4f s after the VM stopped", log_wall_since_start() - stopped_at);

@@ -15,13 +15,6 @@
 
 #include "../boot/layout.h"
 #include "../boot/loader.h"
-#include "../devices/exit_dev.h"
-#include "../devices/pvpanic.h"
-#include "../devices/uart_8250.h"
-#include "../devices/virtio_blk.h"
-#include "../devices/virtio_console.h"
-#include "../devices/virtio_net.h"
-#include "../devices/virtio_rng.h"
 #include "../fdt/dt.h"
 #include "control.h"
 #include "kvm_uapi.h"
@@ -87,85 +80,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct error *err)
 	return 0;
 }
 
-static void console_quit(void *opaque)
-{
-	vm_request_stop(opaque, EXIT_CONSOLE_QUIT, NULL);
-}
-
-static void guest_exit(void *opaque, int code)
-{
-	vm_request_stop(opaque, code, "the guest set exit code %d", code);
-}
-
-static void guest_panic(void *opaque, unsigned events)
-{
-	if (events & PVPANIC_PANICKED)
-		vm_request_stop(opaque, EXIT_GUEST_PANIC, "the guest kernel panicked (pvpanic)");
-	else
-		log_info("the guest loaded a crash kernel (pvpanic)");
-}
-
-static void boot_marker(void *opaque)
-{
-	(void)opaque;
-	/* The guest asked for this line: print it whatever the log level. */
-	fprintf(stderr, "saevm: boot-time marker: %.3f s wall, %.3f s CPU since saevm started\n",
-		log_wall_since_start(), log_cpu_since_start());
-}
-
-void vm_nic_mac(const struct vm_config *cfg, unsigned index, uint8_t mac[6])
-{
-	char name[64];
-	uint32_t h = 2166136261u; /* FNV-1a of the VM's name and the NIC's index */
-
-	if (cfg->nics[index].mac_set) {
-		memcpy(mac, cfg->nics[index].mac, 6);
-		return;
-	}
-	snprintf(name, sizeof(name), "%s#%u", cfg->name ? cfg->name : "", index);
-	if (!cfg->name)
-		snprintf(name, sizeof(name), "pid%d#%u", (int)getpid(), index);
-	for (const char *p = name; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	mac[0] = 0x02; /* locally administered, unicast */
-	mac[1] = 0x5a;
-	mac[2] = (uint8_t)(h >> 24);
-	mac[3] = (uint8_t)(h >> 16);
-	mac[4] = (uint8_t)(h >> 8);
-	mac[5] = (uint8_t)h;
-}
-
-/* virtio-mmio slot n: its window and its interrupt. */
-static uint64_t slot_base(unsigned n) { return VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_STRIDE; }
-static int slot_spi(unsigned n) { return (int)(VIRTIO_FIRST_SPI + n); }
-
-static int add(struct vm *vm, struct device *dev, struct error *err)
-{
-	if (!dev)
-		return -1;
-	if (mmio_bus_add(&vm->bus, dev, err) < 0) {
-		dev->ops->destroy(dev);
-		return -1;
-	}
-	return 0;
-}
-
-int vm_add_devices(struct vm *vm, struct disk **disks, struct error *err)
+int vm_open_console_and_control(struct vm *vm, struct error *err)
 {
 	const struct vm_config *cfg = vm->cfg;
-	struct virtio_mmio_env env = {
-		.mem = &vm->mem,
-		.irq = &vm->irq,
-		.vm_fd = vm->kvm.vm_fd,
-		.use_ioeventfd = vm->kvm.caps.ioeventfd,
-		.use_irqfd = vm->kvm.caps.irqfd && vm->irq.kind != IRQCHIP_NONE,
-	};
-	unsigned slot = 0;
-	int r = 0;
 
 	if (console_init(&vm->console, STDIN_FILENO, STDOUT_FILENO, err) < 0)
 		return -1;
-	console_on_quit(&vm->console, console_quit, vm);
 	if (cfg->console_log) {
 		vm->console_log_fd = open(cfg->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (vm->console_log_fd < 0)
@@ -177,39 +97,18 @@ int vm_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 		if (vm->control_fd < 0)
 			return -1;
 	}
-	r = add(vm, uart_8250_create(UART_BASE, UART_SPI, &vm->irq, &vm->console, err), err);
-	if (r == 0)
-		r = add(vm, exit_dev_create(EXIT_DEV_BASE, guest_exit, boot_marker, vm, err), err);
-	if (r == 0)
-		r = add(vm, pvpanic_create(PVPANIC_BASE, guest_panic, vm, err), err);
-	for (unsigned i = 0; i < cfg->ndisks; i++) {
-		struct disk *d = disks[i];
-		disks[i] = NULL; /* ours now, even on failure */
-		if (r == 0)
-			r = add(vm, virtio_blk_create(slot_base(slot), slot_spi(slot), &env, d, err), err);
-		else
-			disk_close(d);
-		slot++;
-	}
-	for (unsigned i = 0; r == 0 && i < cfg->nnics; i++) {
-		const struct nic_config *nic = &cfg->nics[i];
-		struct net_backend *be = nic->kind == NIC_USER ? net_slirp_create(nic, err) : net_tap_create(nic, err);
-		uint8_t mac[6];
+	return 0;
+}
 
-		if (!be)
-			return -1;
-		vm_nic_mac(cfg, i, mac);
-		r = add(vm, virtio_net_create(slot_base(slot), slot_spi(slot), &env, be, mac, err), err);
-		slot++;
+int vm_add_device(struct vm *vm, struct device *dev, struct error *err)
+{
+	if (!dev)
+		return -1;
+	if (mmio_bus_add(&vm->bus, dev, err) < 0) {
+		dev->ops->destroy(dev);
+		return -1;
 	}
-	/* Created after the UART, the virtio console takes the keyboard. */
-	if (r == 0 && cfg->console == CONSOLE_VIRTIO) {
-		r = add(vm, virtio_console_create(slot_base(slot), slot_spi(slot), &env, &vm->console, err), err);
-		slot++;
-	}
-	if (r == 0 && cfg->rng)
-		r = add(vm, virtio_rng_create(slot_base(slot), slot_spi(slot), &env, err), err);
-	return r;
+	return 0;
 }
 
 uint8_t *vm_build_dtb(struct vm *vm, const struct boot_layout *layout, const char *cmdline,
@@ -224,7 +123,7 @@ uint8_t *vm_build_dtb(struct vm *vm, const struct boot_layout *layout, const cha
 		.bootargs = cmdline,
 		.initrd_start = layout->initrd_gpa,
 		.initrd_end = layout->initrd_gpa + layout->initrd_size,
-		.stdout_path = "/uart@9000000",
+		.stdout_path = vm->stdout_path,
 		.devices = &vm->bus,
 	};
 

@@ -1,19 +1,7 @@
 /* vm.h - one running VM: the pieces main.c wires together.
  *
- * Guest physical memory map (also in the README):
- *
- *   0x0800_0000  GIC distributor (64 KiB v3, 4 KiB v2)
- *   0x0801_0000  GICv2 CPU interface (8 KiB)
- *   0x080a_0000  GICv3 redistributors, 128 KiB per vCPU (up to 0x0900_0000)
- *   0x0900_0000  16550 UART (ttyS0), 4 KiB window, SPI 0
- *   0x0900_1000  exit device ("saevm,exit"): the guest's exit code, and
- *                the boot-time marker
- *   0x0900_2000  pvpanic ("qemu,pvpanic-mmio")
- *   0x0a00_0000  virtio-mmio transports, 512 bytes each, SPI 1, 2, ...:
- *                the disks in command-line order (vda, vdb...), the NICs
- *                (eth0...), the virtio console, then virtio-rng
- *   0x8000_0000  RAM, -m bytes (1 MiB multiple; kernel at the bottom,
- *                initrd and DTB at the top, see boot/layout.h)
+ * The guest's memory map is the machine's (vmm/machine.h); the platform
+ * fixes only RAM_BASE and the GIC's windows (vmm/irq.h).
  *
  * Thread model - the one place it is written down:
  *
@@ -59,11 +47,6 @@
 #include "mmio_bus.h"
 
 #define RAM_BASE 0x80000000ULL
-#define UART_BASE 0x09000000ULL
-#define UART_SPI 0
-#define VIRTIO_MMIO_BASE 0x0a000000ULL
-#define VIRTIO_MMIO_STRIDE 0x200ULL
-#define VIRTIO_FIRST_SPI 1
 #define SIG_VCPU_KICK SIGUSR1
 
 struct vm;
@@ -104,6 +87,7 @@ struct vm {
 	unsigned parked;
 	pthread_cond_t pause_cond;
 
+	const char *stdout_path; /* the DT's /chosen stdout-path, set by the machine */
 	int control_fd; /* -1: none */
 	char control_path[108];
 	int console_log_fd;
@@ -129,19 +113,18 @@ bool vcpu_handle_exit(struct vcpu *vcpu);
 struct boot_files;
 struct boot_layout;
 int vm_create(struct vm *vm, const struct vm_config *cfg, struct error *err);
-struct disk;
-/* Adds the UART, the disks (opened already; the VM now owns them), the
- * virtio console and virtio-rng as the configuration asks. */
-int vm_add_devices(struct vm *vm, struct disk **disks, struct error *err);
+/* The console on the terminal (and --console-log) and the control socket. */
+int vm_open_console_and_control(struct vm *vm, struct error *err);
+/* Puts a device on the bus (the VM owns it from here, also on failure;
+ * NULL: its creation failed and `err` says why). */
+struct device;
+int vm_add_device(struct vm *vm, struct device *dev, struct error *err);
 /* Returns a malloc'd blob (fdt_totalsize() bytes long), NULL on error. */
 uint8_t *vm_build_dtb(struct vm *vm, const struct boot_layout *layout, const char *cmdline,
 		      struct error *err);
 int vm_load(struct vm *vm, const struct boot_files *files, const struct boot_layout *layout,
 	    const void *dtb, size_t dtb_size, struct error *err);
 int vm_run(struct vm *vm, int signal_fd, struct error *err);
-/* NIC `index`'s MAC: the one given, else locally administered and stable
- * for a given --name. */
-void vm_nic_mac(const struct vm_config *cfg, unsigned index, uint8_t mac[6]);
 /* A guest reset with --reboot: every device back to power-on (their I/O
  * threads stop touching the old guest's rings), the vCPUs re-initialised;
  * vm_load comes next. */

@@ -11,6 +11,11 @@ if [ $GIC = 3 ]; then
   # The issue's own example: console on the terminal, 2 vCPUs, exit 0.
   case_ boot-2cpu 0 60 "run -k $K -i $L2 -p 'console=ttyS0 quiet' -m 256 -c 2" \
     "@@L2 userspace cpus=2" "@@L2 done"
+  # The guest's clock comes from the PL031, which reads the host's: its
+  # `date +%s` at userspace is within a few seconds of L1's.
+  host_now=$(date +%s); guest_epoch=$(guest_says boot-2cpu epoch)
+  verdict rtc-guest-clock "$([ -n "$guest_epoch" ] && [ $((host_now - guest_epoch)) -ge 0 ] &&
+    [ $((host_now - guest_epoch)) -le 10 ] || echo "guest epoch '$guest_epoch', L1 $host_now")" "L1-guest=$((host_now - ${guest_epoch:-0}))s"
   # No console= given: saevm adds console=ttyS0 and nothing else.
   case_ default-console 0 60 "run -k $K -i $L2 -p quiet" "@@L2 done"
   # Input through a pipe reaches the guest's console.

@@ -27,7 +27,7 @@ fetch_timed() { # URL: fetch, print its sha256 and the seconds it took
   t1=$(cut -d' ' -f1 /proc/uptime)
   echo "@@L2 got=$(sha256sum < /tmp/f | cut -d' ' -f1) secs=$(awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}')"
 }
-echo "@@L2 userspace cpus=$(grep -c ^processor /proc/cpuinfo) memkb=$(awk '/MemTotal/{print $2}' /proc/meminfo)"
+echo "@@L2 userspace cpus=$(grep -c ^processor /proc/cpuinfo) memkb=$(awk '/MemTotal/{print $2}' /proc/meminfo) epoch=$(date +%s)"
 case " $(cat /proc/cmdline) " in
   *" t=panic "*) echo "@@L2 panicking"; echo c > /proc/sysrq-trigger ;;
   *" t=reboot "*) echo "@@L2 rebooting"; reboot -f ;;
