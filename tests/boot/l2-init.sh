@@ -125,6 +125,8 @@ case " $(cat /proc/cmdline) " in
     dhcp_up
     mtu=$(sed -n 's/.* mtu=\([0-9]*\).*/\1/p' /proc/cmdline)
     [ -n "$mtu" ] && ip link set eth0 mtu $mtu
+    rmem=$(sed -n 's/.* rmem=\([0-9]*\).*/\1/p' /proc/cmdline)
+    [ -n "$rmem" ] && echo "4096 $rmem 6291456" > /proc/sys/net/ipv4/tcp_rmem
     for i in $(seq 40); do
       cat /proc/net/snmp /proc/net/netstat > /tmp/tcp0
       t0=$(cut -d' ' -f1 /proc/uptime)

@@ -6,8 +6,16 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 hits=$(grep -nE '\bmem\w*(\.|->)host\b' vmm/*.c devices/*.c boot/*.c fdt/*.c | grep -v '^vmm/memory\.c:' |
        grep -v 'kvm_add_memslot(&vm->kvm, 0, RAM_BASE, cfg->mem_bytes, vm->mem.host, err)')
+pass=0 fail=0
 if [[ -n $hits ]]; then
-  echo "one-door: guest RAM used outside the memory door:"; echo "$hits"
-  echo "one-door: 0 passed, 1 failed"; exit 1
-fi
-echo "one-door: 1 passed, 0 failed"
+  echo "one-door: guest RAM used outside the memory door:"; echo "$hits"; fail=$((fail + 1))
+else pass=$((pass + 1)); fi
+# The rings are shared with a guest that may rewrite them while we read:
+# the virtqueue walker loads and stores ring fields only through vmm/le.h's
+# *_shared helpers (each field read once, never torn).
+hits=$(grep -nE '\ble(16|32|64)_(load|store)\(' devices/virtqueue.c)
+if [[ -n $hits ]]; then
+  echo "one-door: ring fields read without the *_shared helpers:"; echo "$hits"; fail=$((fail + 1))
+else pass=$((pass + 1)); fi
+echo "one-door: $pass passed, $fail failed"
+[[ $fail == 0 ]]

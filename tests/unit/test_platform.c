@@ -2,6 +2,7 @@
  * the MMIO bus, host capabilities as data, the console's escape keys. */
 #include "harness.h"
 
+#include "../../devices/exit_dev.h"
 #include "../../vmm/console.h"
 #include "../../vmm/host.h"
 #include "../../vmm/irq.h"
@@ -198,6 +199,39 @@ static void test_console_escape_keys(void **state)
 	assert_int_equal(n, 2);
 }
 
+static unsigned markers, exits;
+static void on_marker(void *opaque) { (void)opaque; markers++; }
+static void on_exit_code(void *opaque, int code) { (void)opaque; (void)code; exits++; }
+
+static void bus_write32(struct mmio_bus *bus, uint64_t gpa, uint32_t v)
+{
+	uint8_t data[8];
+	u64_to_le_bytes(data, 4, v);
+	mmio_bus_dispatch(bus, gpa, data, 4, true);
+}
+
+/* The boot-time marker prints a line on the vCPU thread: once per boot, so
+ * a guest writing it in a loop cannot flood saevm's stderr. */
+static void test_boot_marker_once_per_boot(void **state)
+{
+	struct error err = { 0 };
+	struct mmio_bus bus;
+
+	(void)state;
+	mmio_bus_init(&bus);
+	assert_int_equal(mmio_bus_add(&bus, exit_dev_create(EXIT_DEV_BASE, on_exit_code, on_marker, NULL, &err), &err), 0);
+	markers = exits = 0;
+	for (int i = 0; i < 1000; i++)
+		bus_write32(&bus, EXIT_DEV_BASE + 8, EXIT_DEV_BOOT_MARKER);
+	assert_int_equal(markers, 1);
+	mmio_bus_reset_devices(&bus); /* a reboot: the next boot has its marker */
+	bus_write32(&bus, EXIT_DEV_BASE + 8, EXIT_DEV_BOOT_MARKER);
+	bus_write32(&bus, EXIT_DEV_BASE + 8, EXIT_DEV_BOOT_MARKER);
+	assert_int_equal(markers, 2);
+	assert_int_equal(exits, 0);
+	mmio_bus_destroy(&bus);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_vm_ipa_type),
 		cmocka_unit_test(test_core_reg_ids),
 		cmocka_unit_test(test_console_escape_keys),
+		cmocka_unit_test(test_boot_marker_once_per_boot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
