@@ -306,6 +306,33 @@ static void test_second_writer_refused(void **state)
 	ASSERT_ERR_CONTAINS(&err, image);
 }
 
+/* A read of `bytes` into 64 KiB of guest RAM named over and over by one
+ * indirect table: a hostile guest's large request from little memory. */
+struct big_read {
+	uint64_t table, data, status;
+	uint32_t table_len;
+};
+
+static struct big_read lay_big_read(uint64_t bytes)
+{
+	uint32_t segs = (uint32_t)((bytes + 0xffff) / 0x10000);
+	struct big_read b = { .table = fd_alloc(&drv, 16 * (segs + 2)), .data = fd_alloc(&drv, 0x10000),
+			      .table_len = 16 * (segs + 2) };
+	uint64_t hdr = fd_alloc(&drv, 16);
+	uint8_t *tb = fd_host(&drv, b.table);
+
+	b.status = fd_alloc(&drv, 1);
+	le32_store(fd_host(&drv, hdr), VIRTIO_BLK_T_IN);
+	fd_desc_at(tb, 0, hdr, 16, FD_NEXT, 1);
+	for (uint32_t i = 0; i < segs; i++) {
+		uint64_t left = bytes - (uint64_t)i * 0x10000;
+		fd_desc_at(tb, 1 + i, b.data, left < 0x10000 ? (uint32_t)left : 0x10000, FD_WRITE | FD_NEXT,
+			   (uint16_t)(2 + i));
+	}
+	fd_desc_at(tb, 1 + segs, b.status, 1, FD_WRITE, 0);
+	return b;
+}
+
 /* The guest learns the largest request from size_max and seg_max; a larger
  * one fails at once, without I/O. */
 static void test_request_larger_than_the_limit(void **state)
@@ -317,23 +344,14 @@ static void test_request_larger_than_the_limit(void **state)
 	assert_true(reg_read(0x010) & (1u << VIRTIO_BLK_F_SIZE_MAX));
 	limit = (uint64_t)reg_read(0x100 + 8) * reg_read(0x100 + 12); /* size_max * seg_max */
 	assert_true(limit >= (1u << 20) && limit <= (64u << 20));
-	/* 0x20000 bytes of RAM named over and over by an indirect table:
-	 * limit + 512 bytes from a small guest. */
-	uint32_t segs = (uint32_t)(limit / 0x10000) + 1;
-	uint64_t table = fd_alloc(&drv, 16 * (segs + 2)), hdr = fd_alloc(&drv, 16), data = fd_alloc(&drv, 0x10000),
-		 status = fd_alloc(&drv, 1);
-	uint8_t *tb = fd_host(&drv, table);
-	le32_store(fd_host(&drv, hdr), VIRTIO_BLK_T_IN);
-	fd_desc_at(tb, 0, hdr, 16, FD_NEXT, 1);
-	for (uint32_t i = 0; i < segs; i++)
-		fd_desc_at(tb, 1 + i, data, i + 1 == segs ? 512 : 0x10000, FD_WRITE | FD_NEXT, (uint16_t)(2 + i));
-	fd_desc_at(tb, 1 + segs, status, 1, FD_WRITE, 0);
-	fd_desc(&drv, 0, table, 16 * (segs + 2), FD_INDIRECT, 0);
+	/* limit + 512 bytes from a small guest */
+	struct big_read big = lay_big_read(limit + 512);
+	fd_desc(&drv, 0, big.table, big.table_len, FD_INDIRECT, 0);
 	fd_publish(&drv, 0);
 	virtio_mmio_process_all(t);
 	assert_int_equal(fd_used_idx(&drv), 1);
-	assert_int_equal(*fd_host(&drv, status), VIRTIO_BLK_S_IOERR);
-	assert_int_equal(fd_host(&drv, data)[0], 0); /* nothing was read into it */
+	assert_int_equal(*fd_host(&drv, big.status), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(fd_host(&drv, big.data)[0], 0); /* nothing was read into it */
 }
 
 static double now_s(void)
@@ -360,17 +378,9 @@ static void test_flood_then_stop_is_prompt(void **state)
 	assert_int_equal(open_device(false, 256), 0);
 	dev = bus.devices[0];
 	limit = (uint64_t)reg_read(0x100 + 8) * reg_read(0x100 + 12);
-	uint32_t segs = (uint32_t)(limit / 0x10000);
-	uint64_t table = fd_alloc(&drv, 16 * (segs + 2)), hdr = fd_alloc(&drv, 16), data = fd_alloc(&drv, 0x10000),
-		 status = fd_alloc(&drv, 1);
-	uint8_t *tb = fd_host(&drv, table);
-	le32_store(fd_host(&drv, hdr), VIRTIO_BLK_T_IN);
-	fd_desc_at(tb, 0, hdr, 16, FD_NEXT, 1);
-	for (uint32_t i = 0; i < segs; i++)
-		fd_desc_at(tb, 1 + i, data, 0x10000, FD_WRITE | FD_NEXT, (uint16_t)(2 + i));
-	fd_desc_at(tb, 1 + segs, status, 1, FD_WRITE, 0);
+	struct big_read big = lay_big_read(limit);
 	for (uint16_t i = 0; i < 256; i++) { /* every entry: one request of the largest size */
-		fd_desc(&drv, i, table, 16 * (segs + 2), FD_INDIRECT, 0);
+		fd_desc(&drv, i, big.table, big.table_len, FD_INDIRECT, 0);
 		fd_publish(&drv, i);
 	}
 	assert_int_equal(dev->ops->start(dev, &err), 0);
