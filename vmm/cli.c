@@ -416,7 +416,8 @@ struct option_def {
 static const struct option_def options[] = {
 	{ "kernel", 'k', true, set_kernel, NULL, "IMAGE", "arm64 kernel Image to boot (raw, uncompressed)" },
 	{ "initrd", 'i', true, set_initrd, NULL, "FILE", "initial ramdisk (cpio, compressed or not)" },
-	{ "params", 'p', true, set_params, NULL, "CMDLINE", "kernel command line; console=ttyS0 is added only when it names no console=" },
+	{ "params", 'p', true, set_params, NULL, "CMDLINE", "kernel command line; console=ttyS0 (console=hvc0 with --console virtio) is added only when\n"
+	  "                               it names no console=; with --console virtio, console=ttyS0 also goes first" },
 	{ "mem", 'm', true, set_mem, NULL, "SIZE", "guest RAM: MiB, or with K/M/G/T (default 256M)" },
 	{ "cpus", 'c', true, set_cpus, NULL, "N", "number of vCPUs (default 1)" },
 	{ "disk", 'd', true, set_disk, NULL, "PATH[,ro][,direct][,id=NAME]", "virtio-blk disk: a raw image or block device (up to 8)" },
@@ -600,10 +601,12 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, struct error 
 		       cmd);
 }
 
-static bool names_console(const char *params)
+/* Whether params has a console= parameter whose value starts with `dev`
+ * ("" for any console). */
+static bool names_console(const char *params, const char *dev)
 {
 	for (const char *p = params; p && (p = strstr(p, "console=")); p++)
-		if (p == params || p[-1] == ' ')
+		if ((p == params || p[-1] == ' ') && !strncmp(p + 8, dev, strlen(dev)))
 			return true;
 	return false;
 }
@@ -611,13 +614,18 @@ static bool names_console(const char *params)
 int cli_kernel_cmdline(const struct vm_config *cfg, char *buf, size_t size)
 {
 	const char *user = cfg->params ? cfg->params : "";
+	/* With the virtio console, the UART is named first: hvc0 exists only
+	 * once virtio_console is loaded, and a distribution's initrd often has
+	 * no such module, so without a console its init has no /dev/console
+	 * and dies. Named first, ttyS0 is /dev/console until hvc0 registers;
+	 * hvc0, named last, is the console from then on. */
+	bool serial_first = cfg->console == CONSOLE_VIRTIO && !names_console(user, "ttyS");
+	bool add_default = !names_console(user, "");
 	int n;
 
-	if (names_console(user))
-		n = snprintf(buf, size, "%s", user);
-	else
-		n = snprintf(buf, size, "console=%s%s%s", cfg->console == CONSOLE_VIRTIO ? "hvc0" : "ttyS0",
-			     *user ? " " : "", user);
+	n = snprintf(buf, size, "%s%s%s%s", serial_first ? "console=ttyS0 " : "",
+		     add_default ? (cfg->console == CONSOLE_VIRTIO ? "console=hvc0" : "console=ttyS0") : "",
+		     add_default && *user ? " " : "", user);
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
 

@@ -16,6 +16,12 @@ if [ $GIC = 3 ]; then
   host_now=$(date +%s); guest_epoch=$(guest_says boot-2cpu epoch)
   verdict rtc-guest-clock "$([ -n "$guest_epoch" ] && [ $((host_now - guest_epoch)) -ge 0 ] &&
     [ $((host_now - guest_epoch)) -le 10 ] || echo "guest epoch '$guest_epoch', L1 $host_now")" "L1-guest=$((host_now - ${guest_epoch:-0}))s"
+  # --console virtio naming only hvc0, with virtio_console a module that
+  # the initrd loads after init started (like a distribution's initrd with
+  # none): init still has a console (ttyS0 until hvc0 exists), its output
+  # arrives and it runs to the end.
+  case_ hvc-initrd-without-module 0 60 "run -k $K -i $L2 --console virtio -p 'console=hvc0 quiet'" \
+    "@@L2 userspace" "@@L2 done"
   # No console= given: saevm adds console=ttyS0 and nothing else.
   case_ default-console 0 60 "run -k $K -i $L2 -p quiet" "@@L2 done"
   # Input through a pipe reaches the guest's console.

@@ -76,7 +76,7 @@ expect 0  ""                              -- help exit-codes
 
 # The help texts say what they promise.
 "${SAEVM[@]}" help exit-codes | grep -q ' 83  the user quit with Ctrl-A x' &&
-  "${SAEVM[@]}" run --help | grep -q 'console=ttyS0 is added only' &&
+  "${SAEVM[@]}" run --help | grep -q 'is added only when' &&
   { pass=$((pass + 1)); echo "ok    help texts"; } || { fail=$((fail + 1)); echo "FAIL  help texts"; }
 
 # Two local users: another user (nobody) made the victim's control directory

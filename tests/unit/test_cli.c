@@ -139,6 +139,19 @@ static void test_cmdline_console_rule(void **state)
 	cfg.params = "quiet netconsole=1";
 	cli_kernel_cmdline(&cfg, buf, sizeof(buf));
 	assert_string_equal(buf, "console=ttyS0 quiet netconsole=1");
+	/* The virtio console: ttyS0 is /dev/console until hvc0 exists (an initrd
+	 * without virtio_console), then hvc0, named last. */
+	cfg.console = CONSOLE_VIRTIO;
+	cfg.params = "quiet";
+	cli_kernel_cmdline(&cfg, buf, sizeof(buf));
+	assert_string_equal(buf, "console=ttyS0 console=hvc0 quiet");
+	cfg.params = "console=hvc0 root=/dev/vda rw";
+	cli_kernel_cmdline(&cfg, buf, sizeof(buf));
+	assert_string_equal(buf, "console=ttyS0 console=hvc0 root=/dev/vda rw");
+	cfg.params = "console=ttyS0,115200 console=hvc0";
+	cli_kernel_cmdline(&cfg, buf, sizeof(buf));
+	assert_string_equal(buf, "console=ttyS0,115200 console=hvc0");
+	cfg.console = CONSOLE_SERIAL;
 	cfg.params = NULL;
 	cli_kernel_cmdline(&cfg, buf, sizeof(buf));
 	assert_string_equal(buf, "console=ttyS0");
