@@ -31,6 +31,7 @@ struct dt_params {
 	uint64_t initrd_start;  /* both 0: no initrd */
 	uint64_t initrd_end;
 	const char *stdout_path; /* e.g. "/uart@9000000"; NULL: none */
+	unsigned pmu_ppi;        /* the PMU's overflow PPI; 0: no PMU node */
 	uint64_t kaslr_seed;
 	uint8_t rng_seed[64];
 	const struct mmio_bus *devices; /* each writes its own node; may be NULL */

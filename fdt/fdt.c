@@ -162,6 +162,24 @@ static int add_timer(struct dt_ctx *dt, const struct dt_params *p)
 	return fdt_end_node(dt->fdt);
 }
 
+static int add_pmu(struct dt_ctx *dt, const struct dt_params *p)
+{
+	uint32_t flags = IRQ_TYPE_LEVEL_HIGH;
+	fdt32_t cells[3];
+
+	if (!p->pmu_ppi || p->irqchip == IRQCHIP_NONE)
+		return 0;
+	if (p->irqchip == IRQCHIP_GICV2)
+		flags |= ((1u << (p->ncpus > 8 ? 8 : p->ncpus)) - 1) << 8;
+	cells[0] = cpu_to_fdt32(GIC_FDT_IRQ_TYPE_PPI);
+	cells[1] = cpu_to_fdt32(p->pmu_ppi);
+	cells[2] = cpu_to_fdt32(flags);
+	FDT_TRY(fdt_begin_node(dt->fdt, "pmu"));
+	FDT_TRY(fdt_property_string(dt->fdt, "compatible", "arm,armv8-pmuv3"));
+	FDT_TRY(fdt_property(dt->fdt, "interrupts", cells, sizeof(cells)));
+	return fdt_end_node(dt->fdt);
+}
+
 static int add_chosen(struct dt_ctx *dt, const struct dt_params *p)
 {
 	void *fdt = dt->fdt;
@@ -207,6 +225,7 @@ static int build(struct dt_ctx *dt, const struct dt_params *p)
 	if (p->irqchip != IRQCHIP_NONE) {
 		FDT_TRY(add_gic(dt, p));
 		FDT_TRY(add_timer(dt, p));
+		FDT_TRY(add_pmu(dt, p));
 	}
 	if (p->devices)
 		for (unsigned i = 0; i < p->devices->count; i++) {

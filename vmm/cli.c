@@ -171,6 +171,45 @@ static int set_host_profile(struct vm_config *c, const char *v, struct error *e)
 	return i < 0 ? -1 : 0;
 }
 
+/* --cpu-features all|none|[no]pauth,[no]sve,[no]pmu: later words win. */
+static int set_cpu_features(struct vm_config *c, const char *v, struct error *e)
+{
+	static const struct { const char *name; unsigned bits; } words[] = {
+		{ "all", CPU_FEATURE_PAUTH | CPU_FEATURE_SVE | CPU_FEATURE_PMU },
+		{ "pauth", CPU_FEATURE_PAUTH }, { "sve", CPU_FEATURE_SVE }, { "pmu", CPU_FEATURE_PMU },
+	};
+	const char *p = v;
+
+	while (*p) {
+		size_t whole = strcspn(p, ","), len = whole;
+		const char *w = p;
+		bool off = false, found = false;
+
+		if (len > 2 && !strncmp(w, "no", 2) && strncmp(w, "none", 4)) {
+			off = true;
+			w += 2;
+			len -= 2;
+		}
+		if (len == 4 && !strncmp(w, "none", 4)) {
+			c->cpu_features_off = words[0].bits;
+			found = true;
+		}
+		for (unsigned i = 0; !found && i < sizeof(words) / sizeof(words[0]); i++)
+			if (strlen(words[i].name) == len && !strncmp(w, words[i].name, len)) {
+				c->cpu_features_off = off ? c->cpu_features_off | words[i].bits
+							  : c->cpu_features_off & ~words[i].bits;
+				found = true;
+			}
+		if (!found || len == 0)
+			return err_set(e, EXIT_USAGE, "--cpu-features '%s': expected all, none, or a list of pauth, sve, pmu "
+				       "(each may start with no)", v);
+		p += whole;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
 static int set_log_level(struct vm_config *c, const char *v, struct error *e)
 {
 	static const char *const names[] = { "error", "warn", "info", "debug", NULL }; /* enum log_level */
@@ -437,6 +476,8 @@ static const struct option_def options[] = {
 	{ "reboot", 0, false, set_reboot, unset_reboot, NULL, "reboot the guest when it resets (default: exit with code 80)" },
 	{ "kvm-dev", 0, true, set_kvm_dev, NULL, "PATH", "KVM device (default /dev/kvm-arm64 if present, else /dev/kvm)" },
 	{ "host-profile", 0, true, set_host_profile, NULL, "PROFILE", "auto, or s390: limit saevm to the s390 kvm-arm64 contract" },
+	{ "cpu-features", 0, true, set_cpu_features, NULL, "LIST",
+	  "all (default: what the host offers), none, or pauth,sve,pmu each with an optional no prefix" },
 	{ "log-level", 0, true, set_log_level, NULL, "LEVEL", "error, warn (default), info or debug, on stderr" },
 	{ "help", 'h', false, set_help, NULL, NULL, "show this help" },
 };

@@ -26,6 +26,8 @@ struct disk_config {
 };
 
 enum console_kind { CONSOLE_SERIAL, CONSOLE_VIRTIO };
+/* vCPU features saevm enables where the host has them (--cpu-features). */
+enum cpu_feature { CPU_FEATURE_PAUTH = 1, CPU_FEATURE_SVE = 2, CPU_FEATURE_PMU = 4 };
 
 #define VM_MAX_NICS 4
 #define NIC_MAX_HOSTFWD 16
@@ -68,6 +70,7 @@ struct vm_config {
 	unsigned cpus;
 	enum irqchip_request irqchip;
 	enum host_profile host_profile;
+	unsigned cpu_features_off; /* CPU_FEATURE_* bits the user turned off */
 	bool reboot;             /* a guest reset reboots instead of exiting */
 	struct disk_config disks[VM_MAX_DISKS];
 	unsigned ndisks;

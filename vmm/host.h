@@ -21,6 +21,9 @@ enum psci_kind {
 };
 enum host_profile { HOST_PROFILE_AUTO, HOST_PROFILE_S390 };
 
+/* KVM_ARM_VCPU_PTRAUTH_ADDRESS and _GENERIC: KVM takes both or neither. */
+#define VCPU_FEATURES_PAUTH ((1u << 5) | (1u << 6))
+
 struct host_caps {
 	const char *device_path;  /* the KVM device opened */
 	unsigned max_vcpus;       /* KVM_CAP_MAX_VCPUS, else NR_VCPUS, else 1 */

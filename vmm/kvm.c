@@ -121,6 +121,14 @@ int kvm_create(struct kvm_vm *kvm, const char *path, uint64_t gpa_end, enum host
 	caps->gicv3 = can_create_device(kvm->vm_fd, KVM_DEV_TYPE_ARM_VGIC_V3);
 	caps->gicv2 = can_create_device(kvm->vm_fd, KVM_DEV_TYPE_ARM_VGIC_V2);
 	caps->vcpu_features_allowed = (1u << KVM_ARM_VCPU_PSCI_0_2) | (1u << KVM_ARM_VCPU_POWER_OFF);
+	/* What the peers' `-cpu host` gives: pointer authentication (both
+	 * kinds, KVM takes them only together), SVE, the PMU. */
+	if (check_ext(kvm->vm_fd, KVM_CAP_ARM_PTRAUTH_ADDRESS) > 0 && check_ext(kvm->vm_fd, KVM_CAP_ARM_PTRAUTH_GENERIC) > 0)
+		caps->vcpu_features_allowed |= VCPU_FEATURES_PAUTH;
+	if (check_ext(kvm->vm_fd, KVM_CAP_ARM_SVE) > 0)
+		caps->vcpu_features_allowed |= 1u << KVM_ARM_VCPU_SVE;
+	if (check_ext(kvm->vm_fd, KVM_CAP_ARM_PMU_V3) > 0)
+		caps->vcpu_features_allowed |= 1u << KVM_ARM_VCPU_PMU_V3;
 	caps->psci_0_2_cap = check_ext(kvm->vm_fd, KVM_CAP_ARM_PSCI_0_2) > 0;
 	caps->psci = PSCI_SYSTEM_OFF_ONLY; /* until the boot vCPU's init says more */
 	host_caps_apply_profile(caps, profile);
@@ -192,10 +200,13 @@ int kvm_vcpu_init(struct kvm_vm *kvm, int fd, unsigned index, struct error *err)
 		want &= ~(1u << KVM_ARM_VCPU_POWER_OFF); /* the boot vCPU runs */
 	else
 		want &= caps->vcpu_features | (1u << KVM_ARM_VCPU_POWER_OFF);
-	/* Ask for what we want, then shed bits the host refuses: the s390
-	 * module (post-v4) rejects PSCI_0_2 and POWER_OFF with EINVAL. The
-	 * result is the same every time, so this also serves as vCPU reset. */
-	for (;;) {
+	/* Ask for what we want, then shed bits the host refuses, the optional
+	 * features first: the s390 module (post-v4) rejects PSCI_0_2 and
+	 * POWER_OFF with EINVAL. The result is the same every time, so this
+	 * also serves as vCPU reset. */
+	for (unsigned shed = 0;;) {
+		static const uint32_t shed_order[] = { 1u << KVM_ARM_VCPU_PMU_V3, 1u << KVM_ARM_VCPU_SVE,
+						       VCPU_FEATURES_PAUTH, 1u << KVM_ARM_VCPU_POWER_OFF, ~0u };
 		memset(&init, 0, sizeof(init));
 		init.target = caps->vcpu_target;
 		init.features[0] = want;
@@ -206,7 +217,16 @@ int kvm_vcpu_init(struct kvm_vm *kvm, int fd, unsigned index, struct error *err)
 					 "KVM_ARM_VCPU_INIT of vCPU %u (target %u, features 0x%x) failed",
 					 index, init.target, want);
 		log_debug("vCPU %u: host refused features 0x%x, retrying with fewer", index, want);
-		want = (want & (1u << KVM_ARM_VCPU_POWER_OFF)) ? want & ~(1u << KVM_ARM_VCPU_POWER_OFF) : 0;
+		while (shed < sizeof(shed_order) / sizeof(shed_order[0]) - 1 && !(want & shed_order[shed]))
+			shed++;
+		want &= ~shed_order[shed++];
+	}
+	/* SVE's vector lengths are final once the vCPU is finalized, which it
+	 * must be before it runs; a reset vCPU stays finalized (EPERM). */
+	if (want & (1u << KVM_ARM_VCPU_SVE)) {
+		int what = KVM_ARM_VCPU_SVE;
+		if (ioctl(fd, KVM_ARM_VCPU_FINALIZE, &what) < 0 && errno != EPERM)
+			return err_errno(err, EXIT_HOST_UNSUPPORTED, errno, "KVM_ARM_VCPU_FINALIZE (SVE) of vCPU %u", index);
 	}
 	if (index == 0) {
 		struct kvm_reg_list probe = { .n = 0 };
@@ -222,6 +242,19 @@ int kvm_vcpu_init(struct kvm_vm *kvm, int fd, unsigned index, struct error *err)
 		return err_set(err, EXIT_HOST_UNSUPPORTED,
 			       "the host cannot hold secondary vCPUs powered off until the guest starts them: use -c 1");
 	}
+	return 0;
+}
+
+int kvm_vcpu_init_pmu(int fd, unsigned index, unsigned intid, struct error *err)
+{
+	int irq = (int)intid;
+	struct kvm_device_attr set_irq = { .group = KVM_ARM_VCPU_PMU_V3_CTRL, .attr = KVM_ARM_VCPU_PMU_V3_IRQ,
+					   .addr = (uintptr_t)&irq };
+	struct kvm_device_attr init = { .group = KVM_ARM_VCPU_PMU_V3_CTRL, .attr = KVM_ARM_VCPU_PMU_V3_INIT };
+
+	if (ioctl(fd, KVM_SET_DEVICE_ATTR, &set_irq) < 0 || ioctl(fd, KVM_SET_DEVICE_ATTR, &init) < 0)
+		return err_errno(err, EXIT_HOST_UNSUPPORTED, errno, "the PMU of vCPU %u (--cpu-features nopmu runs without)",
+				 index);
 	return 0;
 }
 

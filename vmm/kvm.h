@@ -35,6 +35,9 @@ int kvm_vcpu_create(struct kvm_vm *kvm, unsigned index, int *fd, struct kvm_run 
 		    struct error *err);
 /* (Re)initialises a vCPU: also how a reboot resets it to the arm64 reset state. */
 int kvm_vcpu_init(struct kvm_vm *kvm, int fd, unsigned index, struct error *err);
+/* The PMU of a vCPU that took KVM_ARM_VCPU_PMU_V3: its overflow interrupt is
+ * PPI `intid`; after the in-kernel irqchip is initialised. */
+int kvm_vcpu_init_pmu(int fd, unsigned index, unsigned intid, struct error *err);
 int kvm_vcpu_set_reg(int vcpu_fd, uint64_t id, uint64_t value);
 int kvm_vcpu_get_reg(int vcpu_fd, uint64_t id, uint64_t *value);
 

@@ -41,6 +41,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct error *err)
 		return err_errno(err, EXIT_HOST_ERROR, errno, "eventfd");
 	if (kvm_create(&vm->kvm, cfg->kvm_device, ram_end, cfg->host_profile, err) < 0)
 		return -1;
+	if (cfg->cpu_features_off & CPU_FEATURE_PAUTH)
+		caps->vcpu_features_allowed &= ~VCPU_FEATURES_PAUTH;
+	if (cfg->cpu_features_off & CPU_FEATURE_SVE)
+		caps->vcpu_features_allowed &= ~(1u << KVM_ARM_VCPU_SVE);
+	if (cfg->cpu_features_off & CPU_FEATURE_PMU)
+		caps->vcpu_features_allowed &= ~(1u << KVM_ARM_VCPU_PMU_V3);
 	if (cfg->cpus > caps->max_vcpus)
 		return err_set(err, EXIT_HOST_UNSUPPORTED, "-c %u: this host%s runs at most %u vCPU%s per VM",
 			       cfg->cpus, caps->profile == HOST_PROFILE_S390 ? " (s390 profile)" : "",
@@ -54,6 +60,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct error *err)
 			       cfg->irqchip == IRQCHIP_WANT_GICV3 ? "gicv3" : "gicv2");
 	if (irqchip_create(&vm->irq, vm->kvm.vm_fd, cfg->irqchip, cfg->cpus, caps, err) < 0)
 		return -1;
+	if (vm->irq.kind == IRQCHIP_NONE) /* its overflow interrupt needs the in-kernel GIC */
+		caps->vcpu_features_allowed &= ~(1u << KVM_ARM_VCPU_PMU_V3);
 	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return err_set(err, EXIT_HOST_ERROR, "out of memory for %u vCPUs", vm->ncpus);
@@ -71,12 +79,18 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct error *err)
 	}
 	if (irqchip_finalize(&vm->irq, err) < 0)
 		return -1;
+	for (unsigned i = 0; i < vm->ncpus && (caps->vcpu_features & (1u << KVM_ARM_VCPU_PMU_V3)); i++)
+		if (kvm_vcpu_init_pmu(vm->vcpus[i].fd, i, PMU_PPI_INTID, err) < 0)
+			return -1;
 	if (vm->irq.kind == IRQCHIP_NONE && cfg->irqchip == IRQCHIP_AUTO)
 		log_warn("this host's KVM has no in-kernel interrupt controller: devices work only for guests "
 			 "that poll them; a Linux guest needs interrupt support in the host kernel");
-	log_info("%s: %u vCPU%s, %llu MiB, irqchip %s, PSCI %s", caps->device_path, vm->ncpus,
+	log_info("%s: %u vCPU%s, %llu MiB, irqchip %s, PSCI %s, features:%s%s%s", caps->device_path, vm->ncpus,
 		 vm->ncpus == 1 ? "" : "s", (unsigned long long)(cfg->mem_bytes >> 20),
-		 irqchip_name(vm->irq.kind), caps->psci == PSCI_0_2 ? "0.2+" : "SYSTEM_OFF only");
+		 irqchip_name(vm->irq.kind), caps->psci == PSCI_0_2 ? "0.2+" : "SYSTEM_OFF only",
+		 (caps->vcpu_features & VCPU_FEATURES_PAUTH) == VCPU_FEATURES_PAUTH ? " pauth" : "",
+		 caps->vcpu_features & (1u << KVM_ARM_VCPU_SVE) ? " sve" : "",
+		 caps->vcpu_features & (1u << KVM_ARM_VCPU_PMU_V3) ? " pmu" : "");
 	return 0;
 }
 
@@ -120,6 +134,7 @@ uint8_t *vm_build_dtb(struct vm *vm, const struct boot_layout *layout, const cha
 		.ncpus = vm->ncpus,
 		.irqchip = vm->irq.kind,
 		.psci = vm->kvm.caps.psci,
+		.pmu_ppi = vm->kvm.caps.vcpu_features & (1u << KVM_ARM_VCPU_PMU_V3) ? PMU_PPI_INTID - 16 : 0,
 		.bootargs = cmdline,
 		.initrd_start = layout->initrd_gpa,
 		.initrd_end = layout->initrd_gpa + layout->initrd_size,

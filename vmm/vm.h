@@ -47,6 +47,7 @@
 #include "mmio_bus.h"
 
 #define RAM_BASE 0x80000000ULL
+#define PMU_PPI_INTID 23 /* PPI 7, as QEMU's virt machine and kvmtool use */
 #define SIG_VCPU_KICK SIGUSR1
 
 struct vm;

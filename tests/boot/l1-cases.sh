@@ -22,6 +22,20 @@ if [ $GIC = 3 ]; then
   # arrives and it runs to the end.
   case_ hvc-initrd-without-module 0 60 "run -k $K -i $L2 --console virtio -p 'console=hvc0 quiet'" \
     "@@L2 userspace" "@@L2 done"
+  # vCPU features: the guest sees exactly those saevm says it enabled
+  # (what this L1 offers), and none with --cpu-features none.
+  for f in all none; do
+    case_ cpufeat-$f 0 60 "run -k $K -i $L2 -c 2 -p 'quiet t=cpufeat' --log-level info --cpu-features $f" "@@L2 cpufeat"
+    said=$(grep -o 'features:.*' /tmp/cpufeat-$f.out | head -1)
+    why=""
+    for x in pauth sve pmu; do
+      n=$(guest_says cpufeat-$f $x)
+      case "$said " in *" $x "*) [ "${n:-0}" -ge 1 ] || why="$why $x enabled but the guest has none;" ;;
+                          *) [ "${n:-0}" = 0 ] || why="$why $x not enabled but the guest has it;" ;; esac
+    done
+    [ $f = none ] && [ "$said" != "features:" ] && why="$why --cpu-features none left '$said';"
+    verdict cpufeat-$f-guest-sees "$why" "$said"
+  done
   # No console= given: saevm adds console=ttyS0 and nothing else.
   case_ default-console 0 60 "run -k $K -i $L2 -p quiet" "@@L2 done"
   # Input through a pipe reaches the guest's console.

@@ -65,6 +65,8 @@ expect 69 "cannot open KVM device /nonexistent/kvm" -- run -k Image -d disk.img,
 expect 69 "/dev/null is not a KVM device"  -- run -k Image --kvm-dev /dev/null
 expect 64 "runs one vCPU per VM"          -- run -k Image --host-profile s390 -c 2
 expect 64 "--host-profile 'z15'"          -- run -k Image --host-profile z15
+expect 64 "--cpu-features 'sve,avx'"      -- run -k Image --cpu-features sve,avx
+expect 69 "cannot open KVM device"        -- run -k Image --cpu-features nopauth,nosve --kvm-dev /nonexistent/kvm
 expect 64 "expected user, tap or none"    -- run -k Image -n bridge
 expect 64 "expected hostfwd=tcp|udp"      -- run -k Image -n user,hostfwd=tcp:2222-22
 expect 64 "a tap needs ifname=NAME"       -- run -k Image -n tap

@@ -177,6 +177,37 @@ static void test_uart_node(void **state)
 	mmio_bus_destroy(&bus);
 }
 
+/* The PMU (when the vCPUs have one): its overflow PPI, level-high, with the
+ * CPU mask on GICv2; no node without an in-kernel GIC. */
+static void test_pmu_node(void **state)
+{
+	struct dt_params p = { .ram_base = 0x80000000ULL, .ram_size = 256ULL << 20, .ncpus = 2,
+			       .irqchip = IRQCHIP_GICV3, .psci = PSCI_0_2, .pmu_ppi = 7 };
+	struct error err = { 0 };
+	const fdt32_t *cells;
+	int len;
+
+	(void)state;
+	assert_int_equal(dt_build(&p, blob, sizeof(blob), &err), 0);
+	cells = prop("/pmu", "interrupts", &len);
+	assert_int_equal(len, 12);
+	assert_int_equal(fdt32_to_cpu(cells[0]), 1); /* PPI */
+	assert_int_equal(fdt32_to_cpu(cells[1]), 7);
+	assert_int_equal(fdt32_to_cpu(cells[2]), 4); /* level high */
+	assert_string_equal(prop("/pmu", "compatible", NULL), "arm,armv8-pmuv3");
+	p.irqchip = IRQCHIP_GICV2;
+	assert_int_equal(dt_build(&p, blob, sizeof(blob), &err), 0);
+	cells = prop("/pmu", "interrupts", &len);
+	assert_int_equal(fdt32_to_cpu(cells[2]), 0x304); /* CPUs 0 and 1 */
+	p.irqchip = IRQCHIP_NONE;
+	assert_int_equal(dt_build(&p, blob, sizeof(blob), &err), 0);
+	assert_true(fdt_path_offset(blob, "/pmu") < 0);
+	p.irqchip = IRQCHIP_GICV3;
+	p.pmu_ppi = 0;
+	assert_int_equal(dt_build(&p, blob, sizeof(blob), &err), 0);
+	assert_true(fdt_path_offset(blob, "/pmu") < 0);
+}
+
 static void test_too_small_buffer(void **state)
 {
 	struct dt_params p = { .ram_base = 0x80000000ULL, .ram_size = 1 << 28, .ncpus = 1 };
@@ -197,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_no_irqchip_means_no_interrupts),
 		cmocka_unit_test(test_uart_node),
 		cmocka_unit_test(test_too_small_buffer),
+		cmocka_unit_test(test_pmu_node),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
