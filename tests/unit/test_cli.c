@@ -125,36 +125,28 @@ static void test_sizes(void **state)
 
 static void test_cmdline_console_rule(void **state)
 {
+	static const struct { enum console_kind console; const char *params, *want; } cases[] = {
+		{ CONSOLE_SERIAL, "quiet", "console=ttyS0 quiet" },
+		{ CONSOLE_SERIAL, "console=hvc0 quiet", "console=hvc0 quiet" },
+		{ CONSOLE_SERIAL, "quiet netconsole=1", "console=ttyS0 quiet netconsole=1" },
+		{ CONSOLE_SERIAL, NULL, "console=ttyS0" },
+		/* The virtio console: ttyS0 is /dev/console until hvc0 exists (an
+		 * initrd without virtio_console), then hvc0, named last. */
+		{ CONSOLE_VIRTIO, "quiet", "console=ttyS0 console=hvc0 quiet" },
+		{ CONSOLE_VIRTIO, "console=hvc0 root=/dev/vda rw", "console=ttyS0 console=hvc0 root=/dev/vda rw" },
+		{ CONSOLE_VIRTIO, "console=ttyS0,115200 console=hvc0", "console=ttyS0,115200 console=hvc0" },
+	};
 	struct vm_config cfg;
 	char buf[64];
 
 	(void)state;
 	vm_config_defaults(&cfg);
-	cfg.params = "quiet";
-	assert_int_equal(cli_kernel_cmdline(&cfg, buf, sizeof(buf)), 19);
-	assert_string_equal(buf, "console=ttyS0 quiet");
-	cfg.params = "console=hvc0 quiet";
-	cli_kernel_cmdline(&cfg, buf, sizeof(buf));
-	assert_string_equal(buf, "console=hvc0 quiet");
-	cfg.params = "quiet netconsole=1";
-	cli_kernel_cmdline(&cfg, buf, sizeof(buf));
-	assert_string_equal(buf, "console=ttyS0 quiet netconsole=1");
-	/* The virtio console: ttyS0 is /dev/console until hvc0 exists (an initrd
-	 * without virtio_console), then hvc0, named last. */
-	cfg.console = CONSOLE_VIRTIO;
-	cfg.params = "quiet";
-	cli_kernel_cmdline(&cfg, buf, sizeof(buf));
-	assert_string_equal(buf, "console=ttyS0 console=hvc0 quiet");
-	cfg.params = "console=hvc0 root=/dev/vda rw";
-	cli_kernel_cmdline(&cfg, buf, sizeof(buf));
-	assert_string_equal(buf, "console=ttyS0 console=hvc0 root=/dev/vda rw");
-	cfg.params = "console=ttyS0,115200 console=hvc0";
-	cli_kernel_cmdline(&cfg, buf, sizeof(buf));
-	assert_string_equal(buf, "console=ttyS0,115200 console=hvc0");
-	cfg.console = CONSOLE_SERIAL;
-	cfg.params = NULL;
-	cli_kernel_cmdline(&cfg, buf, sizeof(buf));
-	assert_string_equal(buf, "console=ttyS0");
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cfg.console = cases[i].console;
+		cfg.params = cases[i].params;
+		assert_int_equal(cli_kernel_cmdline(&cfg, buf, sizeof(buf)), (int)strlen(cases[i].want));
+		assert_string_equal(buf, cases[i].want);
+	}
 	cfg.params = "this is far too long for a buffer of sixty-four bytes, really it is";
 	assert_int_equal(cli_kernel_cmdline(&cfg, buf, sizeof(buf)), -1);
 }
