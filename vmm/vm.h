@@ -26,6 +26,14 @@
  *                   preadv/pwritev straight into guest buffers), push the
  *                   used ring and raise the interrupt (irqfd, or
  *                   KVM_IRQ_LINE). Register accesses stay on vCPU threads.
+ *                   A NIC's thread also runs its backend (libslirp's poll
+ *                   loop, or the tap). Each holds a queue's lock only for a
+ *                   bounded pass (64 chains or 32 MiB) and ends it early
+ *                   when a vCPU resetting the device, or stop, waits for
+ *                   the lock (devices/virtio_mmio.c says what each lock
+ *                   guards).
+ *   loader threads  up to 4 while the kernel and initrd are read into RAM
+ *                   (boot/loader.c), joined before the vCPUs run.
  *
  * Whoever ends the VM (a vCPU seeing SYSTEM_OFF, the console seeing Ctrl-A
  * x, main seeing a signal) calls vm_request_stop(): the first caller's exit
