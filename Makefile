@@ -182,7 +182,7 @@ install: all
 bench:
 	tests/deps/install.sh native cross rig
 	$(MAKE) ARCH=arm64 all guest
-	tests/bench/run.sh
+	BENCH_CPU_FEATURES=$(BENCH_CPU_FEATURES) tests/bench/run.sh
 
 demo:
 	tests/deps/install.sh native cross rig

@@ -1,6 +1,15 @@
 # Runs in L1: every measurement of `make bench`, each at least 5 times,
 # as "@@B key=value" lines that tests/bench/run.sh turns into the table.
 K=/rig/Image; L2=/rig/l2.cpio
+CPUF=$(cat /rig/bench-cpu-features 2>/dev/null || echo all)
+echo "@@B cpu_features=$CPUF"
+# Every `saevm run` of the bench gets the same vCPU features: a wrapper
+# first in PATH that execs saevm, so $! of a VM started with & is saevm.
+mkdir -p /tmp/bin
+printf '#!/bin/sh\n[ "$1" = run ] && shift && exec /rig/saevm run --cpu-features %s "$@"\nexec /rig/saevm "$@"\n' \
+  "$CPUF" > /tmp/bin/saevm
+chmod +x /tmp/bin/saevm
+PATH=/tmp/bin:$PATH
 info() { sed -n "s/.*$1 \([0-9.]*\) s.*/\1/p" "$2" | head -1; }
 
 # Boot: saevm start -> guest userspace (marker), setup, poweroff -> exit.

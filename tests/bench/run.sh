@@ -10,7 +10,12 @@ source "$ENVF"
 aarch64-linux-gnu-gcc -O2 -static -Wall -Wextra -Werror -o build/bare-exit tests/bench/bare-exit.c
 tests/rig/mk-initramfs.sh -o "$W/bench-l2.cpio" --init tests/bench/l2-bench.sh \
   --modules "virtio_mmio virtio_blk virtio_net virtio_rng"
+# The vCPU features every saevm in the run gets (--cpu-features): `make bench
+# BENCH_CPU_FEATURES=none` measures without pointer authentication, SVE and
+# the PMU, whose emulation (TCG under L1) costs the guest a lot in this rig.
+echo "${BENCH_CPU_FEATURES:-all}" > "$W/bench-cpu-features"
 tests/rig/mk-initramfs.sh -o "$W/bench-l1.cpio" --init tests/bench/l1-bench.sh --modules tun \
+  --add "$W/bench-cpu-features:/rig/bench-cpu-features" \
   --add build/arm64/saevm:/rig/saevm --add build/bare-exit:/rig/bare-exit --add "$RIG_IMAGE:/rig/Image" \
   --add "$W/bench-l2.cpio:/rig/l2.cpio" --add build/guest/probe.img:/rig/probe.img
 echo "bench: booting the rig; this takes a few minutes (log: $W/bench.log)"

@@ -8,6 +8,7 @@ open my $f, '<', $ARGV[0] or die "bench: $ARGV[0]: $!\n";
 while (<$f>) {
   chomp;
   my ($k, $v) = /^(\w+)=(.*)$/ or next;
+  if ($k eq 'cpu_features') { $s{$k} = [$v]; next; }   # a word, not a sample
   if ($v =~ /^(\d+) (\d+) (\d+)$/) { $v = $2 / $3 / $1 * 1e6; }   # exits ticks freq -> us/exit
   next unless $v =~ /^[0-9.]+$/;
   push @{$s{$k}}, $v;
@@ -33,6 +34,7 @@ my $mibs64 = sub { 64 / ($_[0] || 1e-9) };
 my $mibs16 = sub { 16 / ($_[0] || 1e-9) };
 my $req = sub { 4096 / ($_[0] || 1e-9) };
 sub med { my ($m) = stats($_[0]); $m }
+print "vCPU features (--cpu-features): ", ($s{cpu_features} ? $s{cpu_features}[0] : 'all'), "\n";
 print "-- boot (Debian arm64 kernel + busybox initramfs, quiet, 1 vCPU, 256 MiB) --\n";
 row('saevm start -> guest userspace (s)', 'boot', $id, $kvmtool{boot}, '<= 0.85x kvmtool');
 row('guest poweroff -> saevm exit (ms)', 'exit', $ms, 20, '<= 1x (20 ms)');
