@@ -232,12 +232,9 @@ static uint32_t blk_handle(void *model, struct virtio_mmio *t, struct vq_chain *
 	data_out = c->out_len - 16; /* after the header */
 	data_in = c->in_len - 1;    /* before the status byte */
 	if (data_out > MAX_REQUEST_BYTES || data_in > MAX_REQUEST_BYTES) {
-		b->errors++;
-		b->too_large++;
-		vq_chain_write(c, c->in_len - 1, &(uint8_t){ VIRTIO_BLK_S_IOERR }, 1);
-		return 1;
-	}
-	switch (type) {
+		b->too_large++; /* no I/O at all */
+		status = VIRTIO_BLK_S_IOERR;
+	} else switch (type) {
 	case VIRTIO_BLK_T_IN:
 		if (data_in % SECTOR || !in_range(b->disk, sector, data_in / SECTOR)) {
 			status = VIRTIO_BLK_S_IOERR;
@@ -348,7 +345,8 @@ struct device *virtio_blk_create(uint64_t base, int spi, const struct virtio_mmi
 	le32_store(b->config + 48, UINT32_MAX >> 9); /* max_write_zeroes_sectors */
 	le32_store(b->config + 52, 1);               /* max_write_zeroes_seg */
 	b->config[56] = 1;                           /* write_zeroes_may_unmap */
-	features = (1ULL << VIRTIO_BLK_F_SIZE_MAX) | (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (1ULL << VIRTIO_BLK_F_FLUSH) |
+	features = (1ULL << VIRTIO_BLK_F_SIZE_MAX) | (1ULL << VIRTIO_BLK_F_SEG_MAX) |
+		   (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (1ULL << VIRTIO_BLK_F_FLUSH) |
 		   (disk->read_only ? 1ULL << VIRTIO_BLK_F_RO
 				    : (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
 	dev = virtio_mmio_create(base, spi, env, &blk_ops, b, features, b->config, CONFIG_LEN, err);

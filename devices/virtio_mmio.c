@@ -254,14 +254,20 @@ static void on_notify(void *opaque)
 	virtio_mmio_handle_notify(opaque);
 }
 
-/* Register lock held: takes every queue lock, so no other thread is inside
- * a queue. Asks a pass in progress to end early first. */
-static void lock_all_queues(struct virtio_mmio *t)
+/* The vCPU side (register lock held) takes a queue from the I/O thread:
+ * asks a pass in progress to end early, then waits for the lock. */
+static void take_queue(struct virtio_mmio *t, struct queue *qu)
 {
 	atomic_store(&t->yield, true);
-	for (unsigned q = 0; q < t->ops->num_queues; q++)
-		pthread_mutex_lock(&t->queues[q].lock);
+	pthread_mutex_lock(&qu->lock);
 	atomic_store(&t->yield, false);
+}
+
+/* Every queue lock, so no other thread is inside any queue. */
+static void lock_all_queues(struct virtio_mmio *t)
+{
+	for (unsigned q = 0; q < t->ops->num_queues; q++)
+		take_queue(t, &t->queues[q]);
 }
 
 static void unlock_all_queues(struct virtio_mmio *t)
@@ -348,9 +354,7 @@ static void write_queue_ready(struct virtio_mmio *t, struct queue *qu, uint32_t 
 
 	if (value && !(t->status & STATUS_FEATURES_OK))
 		return; /* rings are set up after feature negotiation (§3.1.1) */
-	atomic_store(&t->yield, true);
-	pthread_mutex_lock(&qu->lock);
-	atomic_store(&t->yield, false);
+	take_queue(t, qu);
 	if (!value) {
 		qu->ready = false;
 	} else if (!qu->ready) {

@@ -9,8 +9,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "log.h"
 
 int control_check_name(const char *name, struct error *err)
 {
@@ -122,22 +123,15 @@ int control_listen(const char *name, char *path, size_t path_size, struct error 
 	return fd;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int control_read_line(int fd, char *buf, size_t size, int limit_ms)
 {
-	double deadline = now_s() + limit_ms / 1000.0;
+	double deadline = log_wall_since_start() + limit_ms / 1000.0;
 	size_t n = 0;
 
 	/* The whole line within limit_ms, however the peer dribbles it. */
 	while (n + 1 < size) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		double left = deadline - now_s();
+		double left = deadline - log_wall_since_start();
 		ssize_t r;
 		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
 			break;
