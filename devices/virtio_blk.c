@@ -124,27 +124,10 @@ void disk_close(struct disk *d)
 	free(d);
 }
 
-/* iovecs for bytes [offset, offset+len) of the chain's readable (out) or
- * writable (in) side. */
 static unsigned slice(struct virtio_blk *b, const struct vq_chain *c, bool writable, uint64_t offset,
 		      uint64_t len)
 {
-	unsigned first = writable ? c->n_out : 0, end = first + (writable ? c->n_in : c->n_out), n = 0;
-
-	for (unsigned k = first; k < end && len; k++) {
-		uint64_t seg = c->iov[k].iov_len;
-		if (offset >= seg) {
-			offset -= seg;
-			continue;
-		}
-		uint64_t take = seg - offset < len ? seg - offset : len;
-		b->iov[n].iov_base = (uint8_t *)c->iov[k].iov_base + offset;
-		b->iov[n].iov_len = take;
-		n++;
-		len -= take;
-		offset = 0;
-	}
-	return n;
+	return vq_chain_slice(c, writable, offset, len, b->iov, VQ_MAX_CHAIN);
 }
 
 /* preadv/pwritev until done; short transfers continue, 0 means the file

@@ -257,3 +257,26 @@ size_t vq_chain_write(const struct vq_chain *chain, size_t offset, const void *s
 {
 	return chain_copy(chain, chain->n_out, chain->n_in, offset, (void *)src, len, true);
 }
+
+unsigned vq_chain_slice(const struct vq_chain *chain, bool writable, uint64_t offset, uint64_t len,
+			struct iovec *out, unsigned max)
+{
+	unsigned first = writable ? chain->n_out : 0, end = first + (writable ? chain->n_in : chain->n_out), n = 0;
+
+	for (unsigned k = first; k < end && len && n < max; k++) {
+		uint64_t seg = chain->iov[k].iov_len;
+		uint64_t take;
+
+		if (offset >= seg) {
+			offset -= seg;
+			continue;
+		}
+		take = seg - offset < len ? seg - offset : len;
+		out[n].iov_base = (uint8_t *)chain->iov[k].iov_base + offset;
+		out[n].iov_len = take;
+		n++;
+		len -= take;
+		offset = 0;
+	}
+	return n;
+}

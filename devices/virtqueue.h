@@ -82,5 +82,10 @@ bool vq_should_interrupt(struct virtqueue *vq);
  * that side; returns bytes copied. */
 size_t vq_chain_read(const struct vq_chain *chain, size_t offset, void *dst, size_t len);
 size_t vq_chain_write(const struct vq_chain *chain, size_t offset, const void *src, size_t len);
+/* iovecs (at most max) for bytes [offset, offset+len) of the chain's
+ * readable (writable false) or writable side, for I/O straight between a
+ * host file and the guest's buffers; returns how many. */
+unsigned vq_chain_slice(const struct vq_chain *chain, bool writable, uint64_t offset, uint64_t len,
+			struct iovec *out, unsigned max);
 
 #endif

@@ -1,0 +1,465 @@
+/* The 9P2000.L server on a real temporary directory, driven as Linux's
+ * client drives it: version, attach, walk, getattr, open, read, create,
+ * write, readdir, rename, unlink. The messages are split across several
+ * buffers as a scatter-gather chain would be. Confinement: symlinks out of
+ * the share, "..", names with '/', device nodes and FIFOs, a read-only
+ * share. Every case runs twice: with openat2, and with the component walk
+ * that stands in for it (qemu-user, which runs these tests for s390x and
+ * arm64, has no openat2 before QEMU 9.0). */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../devices/p9_server.h"
+#include "../../vmm/le.h"
+
+#define MSIZE (512u * 1024u)
+#define Rlerror 7
+
+static char root[256];
+static struct p9_server *srv;
+static uint8_t tbuf[MSIZE + 64], rbuf[MSIZE + 64];
+static struct vq_chain chain;
+static uint16_t next_tag;
+
+/* ---- a tiny client ---- */
+struct tmsg {
+	uint8_t *p;
+	size_t len;
+};
+static void t8(struct tmsg *m, uint8_t v) { m->p[m->len++] = v; }
+static void t16(struct tmsg *m, uint16_t v) { le16_store(m->p + m->len, v); m->len += 2; }
+static void t32(struct tmsg *m, uint32_t v) { le32_store(m->p + m->len, v); m->len += 4; }
+static void t64(struct tmsg *m, uint64_t v) { le64_store(m->p + m->len, v); m->len += 8; }
+static void tstr(struct tmsg *m, const char *s)
+{
+	t16(m, (uint16_t)strlen(s));
+	memcpy(m->p + m->len, s, strlen(s));
+	m->len += strlen(s);
+}
+static struct tmsg begin(uint8_t type)
+{
+	struct tmsg m = { tbuf, 0 };
+	t32(&m, 0);
+	t8(&m, type);
+	t16(&m, next_tag++);
+	return m;
+}
+
+/* Sends m (split into 3 readable pieces) with `room` bytes of reply space
+ * (split into 2 writable pieces); returns the reply's type. */
+static uint8_t send_room(struct tmsg *m, size_t room)
+{
+	size_t a = m->len / 3, b = m->len / 3;
+
+	le32_store(tbuf, (uint32_t)m->len);
+	memset(rbuf, 0xee, sizeof(rbuf));
+	chain = (struct vq_chain){ .n_out = 3, .n_in = 2, .out_len = m->len, .in_len = room };
+	chain.iov[0] = (struct iovec){ tbuf, a };
+	chain.iov[1] = (struct iovec){ tbuf + a, b };
+	chain.iov[2] = (struct iovec){ tbuf + a + b, m->len - a - b };
+	chain.iov[3] = (struct iovec){ rbuf, 7 + 4 };
+	chain.iov[4] = (struct iovec){ rbuf + 11, room - 11 };
+	uint32_t n = p9_server_handle(srv, &chain);
+	assert_true(n >= 7);
+	assert_int_equal(le32_load(rbuf), n);
+	assert_int_equal(le16_load(rbuf + 5), (uint16_t)(next_tag - 1));
+	return rbuf[4];
+}
+static uint8_t send(struct tmsg *m) { return send_room(m, MSIZE); }
+static uint32_t rerror(void) { return rbuf[4] == Rlerror ? le32_load(rbuf + 7) : 0; }
+
+static void version_attach(uint32_t fid)
+{
+	struct tmsg m = begin(100);
+	t32(&m, MSIZE);
+	tstr(&m, "9P2000.L");
+	assert_int_equal(send(&m), 101);
+	assert_int_equal(le32_load(rbuf + 7), MSIZE);
+	m = begin(104);
+	t32(&m, fid);
+	t32(&m, ~0u);
+	tstr(&m, "user");
+	tstr(&m, "");
+	t32(&m, 1000);
+	assert_int_equal(send(&m), 105);
+	assert_int_equal(rbuf[7], 0x80); /* the root is a directory */
+}
+
+/* Twalk from fid to newfid through the '/'-separated names in `path`;
+ * returns the error (0) and the number of qids. */
+static uint32_t walk(uint32_t fid, uint32_t newfid, const char *path, unsigned *nqid)
+{
+	struct tmsg m = begin(110);
+	char copy[256], *save = NULL;
+	size_t at;
+	uint16_t n = 0;
+
+	t32(&m, fid);
+	t32(&m, newfid);
+	at = m.len;
+	t16(&m, 0);
+	snprintf(copy, sizeof(copy), "%s", path);
+	for (char *w = strtok_r(copy, "/", &save); w; w = strtok_r(NULL, "/", &save), n++)
+		tstr(&m, w);
+	le16_store(tbuf + at, n);
+	send(&m);
+	if (nqid)
+		*nqid = rbuf[4] == 111 ? le16_load(rbuf + 7) : 0;
+	return rerror();
+}
+
+static uint32_t lopen(uint32_t fid, uint32_t flags)
+{
+	struct tmsg m = begin(12);
+	t32(&m, fid);
+	t32(&m, flags);
+	send(&m);
+	return rerror();
+}
+
+static uint32_t simple(uint8_t type, uint32_t fid)
+{
+	struct tmsg m = begin(type);
+	t32(&m, fid);
+	send(&m);
+	return rerror();
+}
+
+static uint32_t lcreate(uint32_t dirfid, const char *name, uint32_t flags, uint32_t mode)
+{
+	struct tmsg m = begin(14);
+	t32(&m, dirfid);
+	tstr(&m, name);
+	t32(&m, flags);
+	t32(&m, mode);
+	t32(&m, 1000);
+	send(&m);
+	return rerror();
+}
+
+static uint32_t pwrite9(uint32_t fid, uint64_t off, const void *data, uint32_t len)
+{
+	struct tmsg m = begin(118);
+	t32(&m, fid);
+	t64(&m, off);
+	t32(&m, len);
+	memcpy(tbuf + m.len, data, len);
+	m.len += len;
+	if (send(&m) != 119)
+		return 0;
+	return le32_load(rbuf + 7);
+}
+
+/* Tread into rbuf+11; returns the count. */
+static uint32_t pread9(uint32_t fid, uint64_t off, uint32_t len)
+{
+	struct tmsg m = begin(116);
+	t32(&m, fid);
+	t64(&m, off);
+	t32(&m, len);
+	if (send(&m) != 117)
+		return 0;
+	return le32_load(rbuf + 7);
+}
+
+static void host_write(const char *rel, const char *text)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *host_read(const char *rel, char *buf, size_t size)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return NULL;
+	size_t n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int setup_rw(bool ro)
+{
+	struct error err = { 0 };
+	char p[512];
+
+	snprintf(root, sizeof(root), "/tmp/saevm-p9-XXXXXX");
+	if (!mkdtemp(root))
+		return -1;
+	snprintf(p, sizeof(p), "%s/dir", root);
+	mkdir(p, 0755);
+	host_write("dir/hello.txt", "hello from the host\n");
+	snprintf(p, sizeof(p), "%s/outside-link", root);
+	if (symlink("/etc", p) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/dir/up-link", root);
+	if (symlink("../..", p) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/fifo", root);
+	if (mkfifo(p, 0644) < 0)
+		return -1;
+	srv = p9_server_create(root, ro, &err);
+	next_tag = 1;
+	return srv ? 0 : -1;
+}
+static int setup(void **state) { (void)state; p9_server_use_openat2(true); return setup_rw(false); }
+static int setup_walk(void **state) { (void)state; p9_server_use_openat2(false); return setup_rw(false); }
+static int setup_ro(void **state) { (void)state; p9_server_use_openat2(true); return setup_rw(true); }
+
+static int teardown(void **state)
+{
+	char cmd[600];
+	(void)state;
+	p9_server_destroy(srv);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_reads_a_host_file(void **state)
+{
+	(void)state;
+	version_attach(0);
+	assert_int_equal(walk(0, 1, "dir/hello.txt", NULL), 0);
+	struct tmsg m = begin(24); /* Tgetattr */
+	t32(&m, 1);
+	t64(&m, 0x7ff);
+	assert_int_equal(send(&m), 25);
+	assert_int_equal(le64_load(rbuf + 7 + 8 + 13 + 4 + 4 + 4 + 8 + 8), 20); /* size */
+	assert_true(S_ISREG(le32_load(rbuf + 7 + 8 + 13)));
+	assert_int_equal(lopen(1, 0), 0);
+	assert_int_equal(pread9(1, 0, 4096), 20);
+	assert_memory_equal(rbuf + 11, "hello from the host\n", 20);
+	assert_int_equal(pread9(1, 6, 4), 4);
+	assert_memory_equal(rbuf + 11, "from", 4);
+	assert_int_equal(simple(120, 1), 0);           /* Tclunk */
+	assert_int_equal(simple(120, 1), EBADF);       /* gone */
+}
+
+static void test_creates_and_writes_host_files(void **state)
+{
+	char buf[64];
+	(void)state;
+	version_attach(0);
+	assert_int_equal(walk(0, 2, "dir", NULL), 0);
+	assert_int_equal(lcreate(2, "new.txt", 02 /* RDWR */, 0640), 0);
+	assert_int_equal(pwrite9(2, 0, "guest bytes", 11), 11);
+	struct tmsg fs = begin(50); /* Tfsync */
+	t32(&fs, 2);
+	t32(&fs, 0);
+	assert_int_equal(send(&fs), 51);
+	assert_string_equal(host_read("dir/new.txt", buf, sizeof(buf)), "guest bytes");
+	struct stat st;
+	char p[512];
+	snprintf(p, sizeof(p), "%s/dir/new.txt", root);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	/* mkdir, rename into it, unlink */
+	assert_int_equal(walk(0, 3, "dir", NULL), 0);
+	struct tmsg m = begin(72);
+	t32(&m, 3);
+	tstr(&m, "sub");
+	t32(&m, 0755);
+	t32(&m, 0);
+	assert_int_equal(send(&m), 73);
+	assert_int_equal(walk(3, 4, "sub", NULL), 0);
+	m = begin(74); /* Trenameat dir/new.txt -> dir/sub/moved.txt */
+	t32(&m, 3);
+	tstr(&m, "new.txt");
+	t32(&m, 4);
+	tstr(&m, "moved.txt");
+	assert_int_equal(send(&m), 75);
+	assert_string_equal(host_read("dir/sub/moved.txt", buf, sizeof(buf)), "guest bytes");
+	/* the open fid follows its file to the new name */
+	assert_int_equal(pwrite9(2, 0, "GUEST", 5), 5);
+	assert_string_equal(host_read("dir/sub/moved.txt", buf, sizeof(buf)), "GUEST bytes");
+	m = begin(76);
+	t32(&m, 4);
+	tstr(&m, "moved.txt");
+	t32(&m, 0);
+	assert_int_equal(send(&m), 77);
+	assert_null(host_read("dir/sub/moved.txt", buf, sizeof(buf)));
+}
+
+static void test_readdir_in_small_pieces(void **state)
+{
+	char name[32];
+	unsigned seen = 0, rounds = 0;
+	uint64_t off = 0;
+	(void)state;
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "dir/f%02d", i);
+		host_write(name, "x");
+	}
+	version_attach(0);
+	assert_int_equal(walk(0, 1, "dir", NULL), 0);
+	assert_int_equal(lopen(1, 0200000 /* DIRECTORY */), 0);
+	for (;;) {
+		struct tmsg m = begin(40);
+		t32(&m, 1);
+		t64(&m, off);
+		t32(&m, 200); /* a few entries at a time */
+		assert_int_equal(send(&m), 41);
+		uint32_t count = le32_load(rbuf + 7);
+		assert_true(count <= 200);
+		if (!count)
+			break;
+		for (uint32_t p = 0; p < count;) {
+			const uint8_t *e = rbuf + 11 + p;
+			uint16_t len = le16_load(e + 22);
+			off = le64_load(e + 13);
+			if (len == 3 && e[24] == 'f')
+				seen++;
+			p += 24u + len;
+		}
+		assert_true(++rounds < 100);
+	}
+	assert_int_equal(seen, 50);
+	assert_true(rounds > 5);
+}
+
+static void test_stays_inside_the_share(void **state)
+{
+	unsigned n;
+	(void)state;
+	version_attach(0);
+	/* a symlink to /etc, and one to ../.., are never followed */
+	assert_int_equal(walk(0, 1, "outside-link/passwd", &n), 0);
+	assert_int_equal(n, 1); /* the link itself, then no further */
+	assert_int_equal(walk(0, 1, "dir/up-link/etc", &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(walk(0, 1, "outside-link", NULL), 0);
+	assert_int_equal(lopen(1, 0), ELOOP);
+	struct tmsg m = begin(22); /* Treadlink: the guest resolves it in its own view */
+	t32(&m, 1);
+	assert_int_equal(send(&m), 23);
+	assert_memory_equal(rbuf + 9, "/etc", 4);
+	/* ".." at the root stays at the root */
+	assert_int_equal(walk(0, 2, "../../..", &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(walk(2, 3, "dir/hello.txt", NULL), 0);
+	/* names with '/' or "." are refused */
+	m = begin(110);
+	t32(&m, 0);
+	t32(&m, 5);
+	t16(&m, 1);
+	tstr(&m, "dir/hello.txt");
+	send(&m);
+	assert_int_equal(rerror(), ENOENT);
+	assert_int_equal(walk(0, 4, "dir", NULL), 0);
+	m = begin(74); /* Trenameat dir/hello.txt -> ../x */
+	t32(&m, 4);
+	tstr(&m, "hello.txt");
+	t32(&m, 4);
+	tstr(&m, "../x");
+	send(&m);
+	assert_int_equal(rerror(), EINVAL);
+	assert_int_equal(lcreate(4, "../evil", 02, 0644), EINVAL);
+	/* FIFOs are never opened, device nodes never made */
+	assert_int_equal(walk(0, 6, "fifo", NULL), 0);
+	assert_int_equal(lopen(6, 0), EPERM);
+	m = begin(18);
+	t32(&m, 0);
+	tstr(&m, "null");
+	t32(&m, S_IFCHR | 0666);
+	t32(&m, 1);
+	t32(&m, 3);
+	t32(&m, 0);
+	send(&m);
+	assert_int_equal(rerror(), EPERM);
+}
+
+static void test_read_only_share_refuses_changes(void **state)
+{
+	char buf[64];
+	(void)state;
+	version_attach(0);
+	assert_int_equal(walk(0, 1, "dir", NULL), 0);
+	assert_int_equal(lcreate(1, "x", 02, 0644), EROFS);
+	assert_int_equal(walk(0, 2, "dir/hello.txt", NULL), 0);
+	assert_int_equal(lopen(2, 01 /* WRONLY */), EROFS);
+	assert_int_equal(lopen(2, 01000 /* TRUNC */), EROFS);
+	assert_int_equal(lopen(2, 0), 0);
+	assert_int_equal(pwrite9(2, 0, "no", 2), 0);
+	assert_int_equal(rerror(), EROFS);
+	struct tmsg m = begin(76);
+	t32(&m, 1);
+	tstr(&m, "hello.txt");
+	t32(&m, 0);
+	send(&m);
+	assert_int_equal(rerror(), EROFS);
+	assert_string_equal(host_read("dir/hello.txt", buf, sizeof(buf)), "hello from the host\n");
+}
+
+static void test_malformed_messages_get_errors(void **state)
+{
+	(void)state;
+	/* before Tversion: nothing else */
+	assert_int_equal(simple(24, 0), EPROTO);
+	version_attach(0);
+	/* a truncated Twalk */
+	struct tmsg m = begin(110);
+	t32(&m, 0);
+	t32(&m, 1);
+	t16(&m, 3);
+	tstr(&m, "dir");
+	send(&m);
+	assert_int_equal(rerror(), EINVAL);
+	/* a size field larger than the chain */
+	m = begin(24);
+	t32(&m, 0);
+	t64(&m, 0);
+	le32_store(tbuf, 9999);
+	chain = (struct vq_chain){ .n_out = 1, .n_in = 1, .out_len = m.len, .in_len = 64 };
+	chain.iov[0] = (struct iovec){ tbuf, m.len };
+	chain.iov[1] = (struct iovec){ rbuf, 64 };
+	p9_server_handle(srv, &chain);
+	assert_int_equal(rbuf[4], Rlerror);
+	assert_int_equal(le32_load(rbuf + 7), EMSGSIZE);
+	/* a Twrite whose count is more than it carries */
+	assert_int_equal(walk(0, 2, "dir", NULL), 0);
+	assert_int_equal(lcreate(2, "w", 02, 0644), 0);
+	m = begin(118);
+	t32(&m, 2);
+	t64(&m, 0);
+	t32(&m, 100000);
+	memcpy(tbuf + m.len, "abc", 3);
+	m.len += 3;
+	send(&m);
+	assert_int_equal(rerror(), EINVAL);
+	/* unknown types, and a reply that does not fit */
+	m = begin(200);
+	send(&m);
+	assert_int_equal(rerror(), EOPNOTSUPP);
+	m = begin(24);
+	t32(&m, 0);
+	t64(&m, 0x7ff);
+	assert_int_equal(send_room(&m, 40), Rlerror);
+	assert_int_equal(rerror(), EMSGSIZE);
+}
+
+#define BOTH(name) cmocka_unit_test_setup_teardown(name, setup, teardown), \
+		   cmocka_unit_test_setup_teardown(name, setup_walk, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(test_reads_a_host_file),
+		BOTH(test_creates_and_writes_host_files),
+		BOTH(test_readdir_in_small_pieces),
+		BOTH(test_stays_inside_the_share),
+		BOTH(test_malformed_messages_get_errors),
+		cmocka_unit_test_setup_teardown(test_read_only_share_refuses_changes, setup_ro, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
