@@ -10,8 +10,8 @@ DEPS := $(BUILD)/deps
 CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -D_GNU_SOURCE -Ivmm/uapi/arm64 -MMD -MP
 SRCS := vmm/cli.c vmm/config_file.c vmm/control.c vmm/confine.c vmm/error.c vmm/log.c vmm/memory.c vmm/mmio_bus.c vmm/host.c vmm/kvm.c \
-	vmm/irq.c vmm/term.c vmm/console.c vmm/vcpu.c vmm/vm.c vmm/machine.c \
-	devices/uart_8250.c devices/virtqueue.c devices/virtio_mmio.c devices/virtio_blk.c devices/virtio_rng.c devices/virtio_console.c devices/exit_dev.c devices/pvpanic.c devices/rtc_pl031.c devices/p9_server.c devices/virtio_9p.c devices/virtio_net.c devices/net_slirp.c devices/net_tap.c vmm/iothread.c fdt/fdt.c boot/image.c boot/layout.c boot/loader.c
+	vmm/irq.c vmm/term.c vmm/console.c vmm/vcpu.c vmm/vm.c vmm/machine.c vmm/sandbox.c boot/cpio.c \
+	devices/uart_8250.c devices/virtqueue.c devices/virtio_mmio.c devices/virtio_blk.c devices/virtio_rng.c devices/virtio_console.c devices/exit_dev.c devices/pvpanic.c devices/rtc_pl031.c devices/p9_server.c devices/virtio_9p.c devices/virtio_stdio.c devices/virtio_net.c devices/net_slirp.c devices/net_tap.c vmm/iothread.c fdt/fdt.c boot/image.c boot/layout.c boot/loader.c
 MAIN := vmm/main.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -63,10 +63,28 @@ CFLAGS ?=
 override CFLAGS += $(CFLAGS_COMMON)
 # `make V=1` shows whole command lines.
 Q := $(if $(V),,@)
-OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(SRCS))
+OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(SRCS)) $(OUT)/obj/guest/init_blob.o
+
+# Guest programs are arm64 whatever the host: the cross compiler, or the
+# native one on an arm64 build machine.
+GUEST_CC := $(if $(filter aarch64,$(shell uname -m)),gcc,aarch64-linux-gnu-gcc)
+GUEST_STRIP := $(if $(filter aarch64,$(shell uname -m)),strip,aarch64-linux-gnu-strip)
+# The sandbox guest's init (guest/sandbox_init.c): static arm64, linked
+# into every saevm build as data (guest/init_blob.S).
+SANDBOX_INIT := $(BUILD)/guest/sandbox-init
+$(SANDBOX_INIT): guest/sandbox_init.c guest/stdio_proto.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GUEST   $@")
+	$(Q)$(GUEST_CC) -std=gnu11 -Os -static -D_GNU_SOURCE -Wall -Wextra -Werror -o $@.full $<
+	$(Q)$(GUEST_STRIP) -o $@ $@.full
+$(OUT)/obj/guest/init_blob.o: guest/init_blob.S $(SANDBOX_INIT)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -c -DSAEVM_INIT_PATH='"$(abspath $(SANDBOX_INIT))"' -o $@ $<
+$(BUILD)/fuzz/obj/guest/init_blob.o: guest/init_blob.S $(SANDBOX_INIT)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) -c -DSAEVM_INIT_PATH='"$(abspath $(SANDBOX_INIT))"' -o $@ $<
 
 # The polling test guest (tests/guest): freestanding arm64, an Image of its own.
-GUEST_CC := aarch64-linux-gnu-gcc
 GUEST_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding -nostdlib -nostartfiles -static \
 	-mgeneral-regs-only -mstrict-align -fno-stack-protector -fno-pic -no-pie -fno-builtin \
 	-fno-tree-loop-distribute-patterns -Wl,-T,tests/guest/probe.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments
@@ -133,7 +151,7 @@ FUZZERS := virtqueue devices image config
 FUZZ_CC := clang-14
 FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm/uapi/arm64 $(shell pkg-config --cflags slirp 2>/dev/null) \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(SRCS))
+FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(SRCS)) $(BUILD)/fuzz/obj/guest/init_blob.o
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $<")

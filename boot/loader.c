@@ -74,6 +74,20 @@ int boot_files_open(struct boot_files *files, const char *kernel_path, const cha
 	return 0;
 }
 
+int boot_files_use_initrd(struct boot_files *files, int fd, const char *what, struct error *err)
+{
+	struct stat st;
+
+	if (files->initrd_fd >= 0)
+		close(files->initrd_fd);
+	files->initrd_path = what;
+	files->initrd_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (files->initrd_fd < 0 || fstat(files->initrd_fd, &st) < 0)
+		return err_errno(err, EXIT_HOST_ERROR, errno, "%s", what);
+	files->initrd_size = (uint64_t)st.st_size;
+	return 0;
+}
+
 void boot_files_close(struct boot_files *files)
 {
 	if (files->kernel_fd >= 0)

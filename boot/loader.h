@@ -23,6 +23,9 @@ struct boot_files {
 
 int boot_files_open(struct boot_files *files, const char *kernel_path, const char *initrd_path,
 		    struct error *err);
+/* The initrd is an open file (the sandbox's initramfs in memory) instead
+ * of a path; `what` names it in messages. */
+int boot_files_use_initrd(struct boot_files *files, int fd, const char *what, struct error *err);
 void boot_files_close(struct boot_files *files);
 
 /* Copies the kernel and initrd to their places in `layout`, in slices

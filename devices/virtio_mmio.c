@@ -179,6 +179,11 @@ static void kick_io(struct virtio_mmio *t)
 		log_debug("%s: notify: %s", t->dev.node, strerror(errno));
 }
 
+void virtio_mmio_kick(struct virtio_mmio *t)
+{
+	kick_io(t);
+}
+
 bool virtio_mmio_should_yield(struct virtio_mmio *t)
 {
 	return atomic_load_explicit(&t->yield, memory_order_relaxed) ||

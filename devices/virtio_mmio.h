@@ -96,6 +96,9 @@ void virtio_mmio_serve(struct virtio_mmio *t, unsigned q, virtio_chain_fn fn);
 enum vq_pop_result virtio_mmio_pop(struct virtio_mmio *t, unsigned q, struct vq_chain *chain);
 void virtio_mmio_push(struct virtio_mmio *t, unsigned q, uint16_t head, uint32_t written);
 void virtio_mmio_unpop(struct virtio_mmio *t, unsigned q, uint16_t n);
+/* Serve every queue again soon, on the I/O thread (a model that learns
+ * on one queue that another has work, without taking two queue locks). */
+void virtio_mmio_kick(struct virtio_mmio *t);
 /* A reset or stop is waiting for the queue: end the current pass. */
 bool virtio_mmio_should_yield(struct virtio_mmio *t);
 /* Asks the driver to notify when it adds buffers (event-idx's

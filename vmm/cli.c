@@ -257,6 +257,41 @@ static int set_disk(struct vm_config *c, const char *v, struct error *e)
 	return 0;
 }
 
+static int set_share(struct vm_config *c, const char *v, struct error *e)
+{
+	struct share_config *sh;
+	const char *comma = strrchr(v, ',');
+	size_t len = strlen(v);
+	const char *eq;
+
+	if (c->nshares == VM_MAX_SHARES)
+		return err_set(e, EXIT_USAGE, "--share: at most %d shares", VM_MAX_SHARES);
+	sh = &c->shares[c->nshares];
+	memset(sh, 0, sizeof(*sh));
+	if (comma && !strcmp(comma, ",ro")) {
+		sh->read_only = true;
+		len = (size_t)(comma - v);
+	} else if (comma && (!strcmp(comma, ",rw") || !comma[1])) {
+		len = (size_t)(comma - v);
+	} else if (comma && !strchr(comma, '/') && !strchr(comma, '=')) {
+		return err_set(e, EXIT_USAGE, "--share '%s': unknown option '%s' (ro)", v, comma + 1);
+	}
+	eq = memchr(v, '=', len);
+	size_t host_len = eq ? (size_t)(eq - v) : len, guest_len = eq ? len - host_len - 1 : 0;
+	if (host_len == 0 || host_len >= sizeof(sh->host) || guest_len >= sizeof(sh->guest))
+		return err_set(e, EXIT_USAGE, "--share '%s': expected HOSTDIR[=GUESTDIR][,ro]", v);
+	memcpy(sh->host, v, host_len);
+	if (eq) {
+		memcpy(sh->guest, eq + 1, guest_len);
+		if (sh->guest[0] != '/')
+			return err_set(e, EXIT_USAGE, "--share '%s': the guest directory must be an absolute path", v);
+	}
+	c->nshares++;
+	return 0;
+}
+
+static int set_rootfs(struct vm_config *c, const char *v, struct error *e) { (void)e; c->rootfs = v; return 0; }
+
 static int set_console(struct vm_config *c, const char *v, struct error *e)
 {
 	static const char *const names[] = { "serial", "virtio", NULL }; /* enum console_kind */
@@ -463,6 +498,10 @@ static const struct option_def options[] = {
 	{ "net", 'n', true, set_net, NULL, "SPEC",
 	  "a virtio-net NIC, up to 4: user[,hostfwd=tcp:[ADDR]:PORT-[ADDR]:PORT][,net=10.0.2.0/24][,mac=M],\n"
 	  "                               tap,ifname=NAME[,mac=M], or none. Default: no NIC" },
+	{ "share", 0, true, set_share, NULL, "HOSTDIR[=GUESTDIR][,ro]",
+	  "a host directory over virtio-9p (up to 8; tag saevm-share0...); sandbox: mounted at GUESTDIR,\n"
+	  "                               else at the same path" },
+	{ "rootfs", 0, true, set_rootfs, NULL, "DIR", "sandbox: the arm64 root filesystem (default ~/.local/share/saevm/rootfs)" },
 	{ "console", 0, true, set_console, NULL, "KIND", "serial (ttyS0, default) or virtio (hvc0; the UART stays for earlycon)" },
 	{ "no-rng", 0, false, set_no_rng, unset_no_rng, NULL, "no virtio-rng entropy device (default: one, fed by getrandom)" },
 	{ "name", 0, true, set_name, NULL, "NAME", "a name for this VM (default saevm-PID; its control socket's name)" },
@@ -547,6 +586,16 @@ static int parse_run_args(int argc, char *const argv[], int first, struct vm_con
 		const char *value = NULL;
 		char shown[64];
 
+		if (cfg->action == ACTION_SANDBOX && (!strcmp(arg, "--") || arg[0] != '-')) {
+			/* The command: after --, or from the first bare word on (as
+			 * env and chroot take it). */
+			int at = !strcmp(arg, "--") ? i + 1 : i;
+			if (at < argc) {
+				cfg->command = argv + at;
+				cfg->command_argc = argc - at;
+			}
+			break;
+		}
 		if (arg[0] != '-' || arg[1] == '\0') {
 			/* A bare word is the kernel, as with lkvm run. */
 			if (cfg->kernel_path)
@@ -598,6 +647,12 @@ static int parse_run_args(int argc, char *const argv[], int first, struct vm_con
 	}
 	if (cfg->action == ACTION_RUN && !cfg->kernel_path)
 		return err_set(err, EXIT_USAGE, "no kernel given: saevm run -k IMAGE (see saevm run --help)");
+	if (cfg->action == ACTION_RUN && cfg->rootfs)
+		return err_set(err, EXIT_USAGE, "--rootfs is an option of saevm sandbox");
+	if (cfg->action == ACTION_SANDBOX && cfg->initrd_path)
+		return err_set(err, EXIT_USAGE, "saevm sandbox writes its own initramfs: no --initrd");
+	if (cfg->action == ACTION_SANDBOX && cfg->console == CONSOLE_VIRTIO)
+		return err_set(err, EXIT_USAGE, "saevm sandbox: the command's streams are its console (no --console)");
 	if (cfg->host_profile == HOST_PROFILE_S390 && cfg->cpus > 1)
 		return err_set(err, EXIT_USAGE,
 			       "-c %u: the s390 kvm-arm64 module runs one vCPU per VM (--host-profile s390)", cfg->cpus);
@@ -614,8 +669,10 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, struct error 
 		if (cmd && !strcmp(cmd, "help") && argc > 2) {
 			if (!strcmp(argv[2], "exit-codes"))
 				cfg->action = ACTION_HELP_EXIT_CODES;
+			else if (!strcmp(argv[2], "sandbox"))
+				cfg->action = ACTION_HELP_SANDBOX;
 			else if (strcmp(argv[2], "run"))
-				return err_set(err, EXIT_USAGE, "no help topic '%s' (topics: run, exit-codes)", argv[2]);
+				return err_set(err, EXIT_USAGE, "no help topic '%s' (topics: run, sandbox, exit-codes)", argv[2]);
 		}
 		return 0;
 	}
@@ -625,6 +682,10 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, struct error 
 	}
 	if (!strcmp(cmd, "run"))
 		return parse_run_args(argc, argv, 2, cfg, err);
+	if (!strcmp(cmd, "sandbox")) {
+		cfg->action = ACTION_SANDBOX;
+		return parse_run_args(argc, argv, 2, cfg, err);
+	}
 	if (!strcmp(cmd, "list")) {
 		cfg->action = ACTION_LIST;
 		return argc == 2 ? 0 : err_set(err, EXIT_USAGE, "saevm list takes no arguments");
@@ -638,7 +699,7 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, struct error 
 	}
 	if (cmd[0] == '-') /* `saevm -k Image ...` is taken as `saevm run -k Image ...` */
 		return parse_run_args(argc, argv, 1, cfg, err);
-	return err_set(err, EXIT_USAGE, "unknown command '%s' (commands: run, list, stop, pause, resume, version, help)",
+	return err_set(err, EXIT_USAGE, "unknown command '%s' (commands: run, sandbox, list, stop, pause, resume, version, help)",
 		       cmd);
 }
 
@@ -674,10 +735,13 @@ void cli_print_help(FILE *out)
 {
 	fprintf(out,
 		"usage: saevm run [-k] IMAGE [options]     boot an arm64 Linux guest\n"
+		"       saevm sandbox [options] [--] [CMD [ARG...]]\n"
+		"                                          run CMD (else a shell) in an arm64 guest on --rootfs,\n"
+		"                                          in this directory; its exit status is saevm's\n"
 		"       saevm list                         the VMs running (their control sockets)\n"
 		"       saevm stop|pause|resume NAME       control a running VM\n"
-		"       saevm version | help [run|exit-codes]\n\n"
-		"options of run:\n");
+		"       saevm version | help [run|sandbox|exit-codes]\n\n"
+		"options of run and sandbox:\n");
 	for (unsigned i = 0; i < N_OPTIONS; i++) {
 		char lhs[64];
 		if (options[i].short_name)
@@ -704,4 +768,27 @@ void cli_print_exit_codes(FILE *out)
 	fprintf(out, "exit codes of saevm run:\n");
 	for (unsigned i = 0; i < exit_code_table_len; i++)
 		fprintf(out, "  %3d  %s\n", exit_code_table[i].code, exit_code_table[i].meaning);
+	fprintf(out, "\nexit codes of saevm sandbox (as env, chroot and timeout use them):\n"
+		     "  0-255  the command's own exit status; killed by signal N: 128+N\n"
+		     "  %3d    saevm itself failed, or the guest ended before the command did (the message says\n"
+		     "         why and which saevm run code it would be)\n"
+		     "  %3d    the command was found but cannot be run (not executable, wrong format)\n"
+		     "  %3d    the command was not found\n",
+		SANDBOX_EXIT_FAILED, SANDBOX_EXIT_CANNOT_RUN, SANDBOX_EXIT_NOT_FOUND);
+}
+
+void cli_print_sandbox_help(FILE *out)
+{
+	fprintf(out,
+		"usage: saevm sandbox [--rootfs DIR] [--share HOSTDIR[=GUESTDIR][,ro]]... [run options] [--] [CMD [ARG...]]\n\n"
+		"Boots an arm64 Linux guest whose root filesystem is DIR (over virtio-9p), shares\n"
+		"this directory read-write at the same path, and runs CMD there as your uid and gid;\n"
+		"with no CMD, a shell on this terminal. saevm exits with CMD's status (saevm help\n"
+		"exit-codes). CMD's stdout and stderr are saevm's, byte for byte; saevm's stdin is\n"
+		"CMD's. The guest kernel's messages go to --console-log, or nowhere.\n\n"
+		"DIR defaults to $XDG_DATA_HOME/saevm/rootfs (~/.local/share/saevm/rootfs). Make one\n"
+		"from Debian's arm64 packages (as root; qemu-user-static on a non-arm64 host):\n"
+		"  saevm-mkrootfs [DIR]\n"
+		"The kernel is -k, else the newest DIR/boot/vmlinuz-*; its modules come from\n"
+		"DIR/lib/modules and are loaded by saevm's own initramfs.\n");
 }

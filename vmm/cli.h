@@ -31,5 +31,6 @@ int cli_kernel_cmdline(const struct vm_config *cfg, char *buf, size_t size);
 
 void cli_print_help(FILE *out);
 void cli_print_exit_codes(FILE *out);
+void cli_print_sandbox_help(FILE *out);
 
 #endif

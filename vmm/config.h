@@ -56,7 +56,16 @@ struct nic_config {
 	char ifname[16];
 };
 
-enum vm_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION, ACTION_HELP_EXIT_CODES, ACTION_LIST, ACTION_CONTROL };
+#define VM_MAX_SHARES 8
+
+/* --share HOSTDIR[=GUESTDIR][,ro]: a host directory over virtio-9p. */
+struct share_config {
+	char host[4096];
+	char guest[4096];        /* sandbox: where it is mounted; "" = the host path */
+	bool read_only;
+};
+
+enum vm_action { ACTION_RUN, ACTION_SANDBOX, ACTION_HELP, ACTION_VERSION, ACTION_HELP_EXIT_CODES, ACTION_HELP_SANDBOX, ACTION_LIST, ACTION_CONTROL };
 
 struct vm_config {
 	enum vm_action action;
@@ -84,6 +93,12 @@ struct vm_config {
 	bool no_seccomp;         /* run without the seccomp filter */
 	const char *config_path; /* --config, for messages */
 	const char *control_command; /* ACTION_CONTROL: stop, pause or resume (of `name`) */
+	/* saevm sandbox */
+	const char *rootfs;      /* NULL: the default (vmm/sandbox.h) */
+	struct share_config shares[VM_MAX_SHARES];
+	unsigned nshares;
+	char *const *command;    /* the command and its arguments; NULL: a shell */
+	int command_argc;
 	char *owned[48];         /* strings a config file gave (vm_config_free frees) */
 	unsigned nowned;
 	enum log_level log_level;

@@ -96,6 +96,21 @@ static const long always_allowed[] = {
 #endif
 };
 
+/* The 9p server's file calls (devices/p9_server.c). */
+static const long file_calls[] = {
+	__NR_openat, __NR_getdents64, __NR_fchmodat, __NR_fchownat, __NR_utimensat, __NR_mkdirat,
+	__NR_symlinkat, __NR_mknodat, __NR_linkat, __NR_renameat2, __NR_readlinkat, __NR_fstatfs,
+	__NR_ftruncate,
+#ifdef __NR_openat2
+	OPT(__NR_openat2)
+#else
+	437,
+#endif
+#ifdef __NR_renameat
+	OPT(__NR_renameat)
+#endif
+};
+
 static const long socket_calls[] = {
 	__NR_openat, __NR_dup, __NR_uname, __NR_pipe2,
 	/* which socket calls exist as system calls differs between ABIs */
@@ -162,12 +177,20 @@ static void refused(int sig, siginfo_t *info, void *ctx)
 	_exit(EXIT_SECCOMP);
 }
 
-static int drop_capabilities(struct error *err)
+/* A root saevm serving a 9p share keeps only what serving files as the
+ * guest's users takes: giving a new file to its user (CHOWN), reading and
+ * changing files whatever their owner and mode (DAC_OVERRIDE, FOWNER,
+ * FSETID). The guest's own kernel checks its users' permissions. */
+#define FILE_SERVER_CAPS ((1u << CAP_CHOWN) | (1u << CAP_DAC_OVERRIDE) | (1u << CAP_FOWNER) | (1u << CAP_FSETID))
+
+static int drop_capabilities(bool file_server, struct error *err)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct data[2];
 
 	memset(data, 0, sizeof(data));
+	if (file_server && geteuid() == 0)
+		data[0].effective = data[0].permitted = FILE_SERVER_CAPS;
 	if (syscall(__NR_capset, &hdr, data) < 0 && errno != EPERM)
 		return err_errno(err, EXIT_HOST_ERROR, errno, "cannot drop capabilities");
 	return 0;
@@ -216,11 +239,12 @@ int confine_enter(const struct confine_needs *needs, bool seccomp, struct error 
 {
 	static struct filter f;
 	size_t n_always = sizeof(always_allowed) / sizeof(long), n_sock = sizeof(socket_calls) / sizeof(long);
+	size_t n_file = sizeof(file_calls) / sizeof(long);
 	size_t n_ioctl = sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]);
 	struct sock_fprog prog;
 	struct sigaction sa;
 
-	if (drop_capabilities(err) < 0)
+	if (drop_capabilities(needs->file_server, err) < 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_errno(err, EXIT_HOST_ERROR, errno, "PR_SET_NO_NEW_PRIVS");
@@ -236,6 +260,10 @@ int confine_enter(const struct confine_needs *needs, bool seccomp, struct error 
 	for (size_t i = 0; i < n_always + (needs->sockets ? n_sock : 0); i++) {
 		long nr = i < n_always ? always_allowed[i] : socket_calls[i - n_always];
 		emit(&f, if_eq((uint32_t)nr, 1));
+		emit(&f, allow());
+	}
+	for (size_t i = 0; needs->file_server && i < n_file; i++) {
+		emit(&f, if_eq((uint32_t)file_calls[i], 1));
 		emit(&f, allow());
 	}
 	/* ioctl: only the requests on the list (the kernel takes the low 32

@@ -6,7 +6,10 @@
  * uses: ioctl with the KVM, terminal, tun and block requests it issues
  * (so never TIOCSTI or TIOCLINUX on the user's terminal), mmap and
  * mprotect never with PROT_EXEC, clone only for threads (no new process),
- * prctl only to name a thread. A refused call ends saevm with one line
+ * prctl only to name a thread. A VM with a 9p share also gets the file
+ * calls its server makes, and a root saevm then keeps CAP_CHOWN,
+ * CAP_DAC_OVERRIDE, CAP_FOWNER and CAP_FSETID (files it creates belong to
+ * the guest's user). A refused call ends saevm with one line
  * naming it and why (exit code 88); --no-seccomp turns the filter off.
  * Called on the main thread before any other thread starts, so every
  * thread inherits it. */
@@ -19,6 +22,7 @@
 
 struct confine_needs {
 	bool sockets; /* user-mode networking: libslirp opens sockets, reads resolv.conf */
+	bool file_server; /* a 9p share: the file calls, and a root saevm keeps the file capabilities */
 };
 
 int confine_enter(const struct confine_needs *needs, bool seccomp, struct error *err);

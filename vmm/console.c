@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -20,6 +23,16 @@ int console_init(struct console *con, int in_fd, int out_fd, struct error *err)
 	pthread_mutex_init(&con->lock, NULL);
 	con->in_eof = in_fd < 0;
 	con->log_fd = -1;
+	con->winch_fd = -1;
+	if (in_fd >= 0 && isatty(in_fd)) {
+		/* SIGWINCH is blocked in every thread (main.c): a sink that wants
+		 * the window's size hears of it on the console thread. Made now,
+		 * before the seccomp filter. */
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGWINCH);
+		con->winch_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	}
 	return 0;
 }
 
@@ -27,6 +40,23 @@ void console_attach(struct console *con, console_sink_fn sink, void *opaque)
 {
 	con->sink = sink;
 	con->sink_opaque = opaque;
+}
+
+void console_attach_events(struct console *con, console_eof_fn on_eof, console_resize_fn on_resize)
+{
+	con->on_eof = on_eof;
+	con->on_resize = on_resize;
+}
+
+bool console_window_size(const struct console *con, unsigned *rows, unsigned *cols)
+{
+	struct winsize ws;
+
+	if (con->in_fd < 0 || ioctl(con->in_fd, TIOCGWINSZ, &ws) < 0 || !isatty(con->in_fd))
+		return false;
+	*rows = ws.ws_row;
+	*cols = ws.ws_col;
+	return true;
 }
 
 void console_on_quit(struct console *con, console_quit_fn fn, void *opaque)
@@ -89,7 +119,7 @@ static void drain_output(struct console *con)
 			return;
 		if (con->log_fd >= 0 && write(con->log_fd, chunk, n) != (ssize_t)n)
 			log_debug("console log: %s", strerror(errno));
-		for (size_t off = 0; off < n;) {
+		for (size_t off = 0; con->out_fd >= 0 && off < n;) {
 			ssize_t w = write(con->out_fd, chunk + off, n - off);
 			if (w < 0 && errno == EINTR)
 				continue;
@@ -155,6 +185,8 @@ static void read_input(struct console *con)
 		return;
 	if (r <= 0) { /* EOF (a pipe ran dry) or error: the guest keeps running */
 		con->in_eof = true;
+		if (con->on_eof)
+			con->on_eof(con->sink_opaque);
 		return;
 	}
 	con->pending_off = 0;
@@ -170,16 +202,24 @@ static void *console_thread(void *arg)
 	while (!atomic_load(&con->stopping)) {
 		bool all_taken = push_pending(con);
 		bool want_input = !con->in_eof && all_taken;
-		struct pollfd fds[2] = {
+		struct pollfd fds[3] = {
 			{ .fd = con->wake_fd, .events = POLLIN },
 			{ .fd = want_input ? con->in_fd : -1, .events = POLLIN },
+			{ .fd = con->winch_fd, .events = POLLIN },
 		};
 		uint64_t count;
 
 		/* While input waits for the device, poll on a short timeout too:
 		 * a kick may race with the device taking bytes. */
-		if (poll(fds, 2, con->pending_len ? 10 : -1) < 0 && errno != EINTR)
+		if (poll(fds, 3, con->pending_len ? 10 : -1) < 0 && errno != EINTR)
 			break;
+		if (fds[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			unsigned rows, cols;
+			if (read(con->winch_fd, &si, sizeof(si)) > 0 && con->on_resize &&
+			    console_window_size(con, &rows, &cols))
+				con->on_resize(con->sink_opaque, rows, cols);
+		}
 		if (fds[0].revents & POLLIN) {
 			ssize_t r = read(con->wake_fd, &count, sizeof(count));
 			(void)r;
@@ -196,6 +236,7 @@ int console_start(struct console *con, struct error *err)
 	int r;
 
 	con->in_is_tty = con->in_fd >= 0 && term_enter_raw(con->in_fd);
+
 	r = pthread_create(&con->thread, NULL, console_thread, con);
 	if (r)
 		return err_errno(err, EXIT_HOST_ERROR, r, "cannot start the console thread");
@@ -222,6 +263,8 @@ void console_destroy(struct console *con)
 {
 	if (con->wake_fd >= 0)
 		close(con->wake_fd);
-	con->wake_fd = -1;
+	if (con->winch_fd >= 0)
+		close(con->winch_fd);
+	con->wake_fd = con->winch_fd = -1;
 	pthread_mutex_destroy(&con->lock);
 }

@@ -25,6 +25,9 @@
 /* Returns how many of `len` bytes the guest side accepted. */
 typedef size_t (*console_sink_fn)(void *opaque, const uint8_t *bytes, size_t len);
 typedef void (*console_quit_fn)(void *opaque);
+/* stdin ended (a pipe ran dry); the window is now rows x cols. */
+typedef void (*console_eof_fn)(void *opaque);
+typedef void (*console_resize_fn)(void *opaque, unsigned rows, unsigned cols);
 
 struct console {
 	int in_fd, out_fd;
@@ -43,6 +46,9 @@ struct console {
 	void *sink_opaque;
 	console_quit_fn on_quit;
 	void *quit_opaque;
+	console_eof_fn on_eof;        /* optional, with the sink's opaque */
+	console_resize_fn on_resize;  /* optional: SIGWINCH on a terminal */
+	int winch_fd;                 /* signalfd for SIGWINCH, or -1 */
 	uint8_t pending[256]; /* input read but not yet accepted by the sink */
 	size_t pending_off, pending_len;
 	bool escape_armed;
@@ -52,8 +58,13 @@ struct console {
 	atomic_bool stopping;
 };
 
+/* out_fd -1: guest output goes only to the log (set_log), if any. */
 int console_init(struct console *con, int in_fd, int out_fd, struct error *err);
 void console_attach(struct console *con, console_sink_fn sink, void *opaque);
+/* The sink also hears of stdin's end and of the terminal's new size. */
+void console_attach_events(struct console *con, console_eof_fn on_eof, console_resize_fn on_resize);
+/* The terminal's size now; false when stdin is no terminal. */
+bool console_window_size(const struct console *con, unsigned *rows, unsigned *cols);
 void console_on_quit(struct console *con, console_quit_fn fn, void *opaque);
 int console_start(struct console *con, struct error *err);
 /* Stops the thread and writes out everything still buffered. */

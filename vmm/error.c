@@ -62,3 +62,11 @@ int err_errno(struct error *err, int code, int errnum, const char *fmt, ...)
 	snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(errnum));
 	return -1;
 }
+
+const char *exit_code_meaning(int code)
+{
+	for (unsigned i = 0; i < exit_code_table_len; i++)
+		if (exit_code_table[i].code == code)
+			return exit_code_table[i].meaning;
+	return "";
+}

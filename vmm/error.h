@@ -31,6 +31,17 @@ enum exit_code {
 	EXIT_SECCOMP = 88,        /* the seccomp filter refused a system call (a bug in saevm) */
 };
 
+/* saevm sandbox exits with the command's status (0..255) and keeps only
+ * these for itself, as env(1), chroot(1) and timeout(1) do. */
+enum sandbox_exit_code {
+	SANDBOX_EXIT_FAILED = 125,    /* saevm failed, or the guest ended before the command */
+	SANDBOX_EXIT_CANNOT_RUN = 126, /* the command cannot be run */
+	SANDBOX_EXIT_NOT_FOUND = 127,  /* the command was not found */
+};
+
+/* The meaning of a saevm run exit code, for messages ("" if none). */
+const char *exit_code_meaning(int code);
+
 struct exit_code_info {
 	int code;
 	const char *meaning;

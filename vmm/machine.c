@@ -9,13 +9,16 @@
 #include <unistd.h>
 
 #include "../devices/exit_dev.h"
+#include "../devices/p9_server.h"
 #include "../devices/pvpanic.h"
 #include "../devices/rtc_pl031.h"
 #include "../devices/uart_8250.h"
 #include "../devices/virtio_blk.h"
 #include "../devices/virtio_console.h"
 #include "../devices/virtio_net.h"
+#include "../devices/virtio_9p.h"
 #include "../devices/virtio_rng.h"
+#include "../devices/virtio_stdio.h"
 #include "log.h"
 
 static void console_quit(void *opaque)
@@ -66,9 +69,28 @@ void machine_nic_mac(const struct vm_config *cfg, unsigned index, uint8_t mac[6]
 	mac[5] = (uint8_t)h;
 }
 
+static void command_exited(void *opaque, int status)
+{
+	struct vm *vm = opaque;
+
+	sandbox_command_exited(vm->sandbox, status);
+	vm_request_stop(vm, status, NULL);
+}
+
 /* virtio-mmio slot n: its window and its interrupt. */
 static uint64_t slot_base(unsigned n) { return VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_STRIDE; }
 static int slot_spi(unsigned n) { return (int)(VIRTIO_FIRST_SPI + n); }
+
+/* A 9p share in slot n: its server (the root opened now), its device. */
+static int add_share(struct vm *vm, const struct virtio_mmio_env *env, unsigned n, const char *host,
+		     const char *tag, bool read_only, struct error *err)
+{
+	struct p9_server *srv = p9_server_create(host, read_only, err);
+
+	if (!srv)
+		return -1;
+	return vm_add_device(vm, virtio_9p_create(slot_base(n), slot_spi(n), env, srv, tag, err), err);
+}
 
 int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 {
@@ -112,8 +134,27 @@ int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 		r = vm_add_device(vm, virtio_net_create(slot_base(slot), slot_spi(slot), &env, be, mac, err), err);
 		slot++;
 	}
-	/* Created after the UART, the virtio console takes the keyboard. */
-	if (r == 0 && cfg->console == CONSOLE_VIRTIO) {
+	/* Shared directories: a sandbox's root, working directory and
+	 * --share's; a plain VM's --share's, tagged saevm-share0... */
+	if (vm->sandbox) {
+		for (unsigned i = 0; r == 0 && i < vm->sandbox->nexports; i++) {
+			const struct sandbox_export *x = &vm->sandbox->exports[i];
+			r = add_share(vm, &env, slot++, x->host, x->tag, x->read_only, err);
+		}
+	} else {
+		for (unsigned i = 0; r == 0 && i < cfg->nshares; i++) {
+			char tag[VIRTIO_9P_TAG_MAX + 1];
+			snprintf(tag, sizeof(tag), "saevm-share%u", i);
+			r = add_share(vm, &env, slot++, cfg->shares[i].host, tag, cfg->shares[i].read_only, err);
+		}
+	}
+	/* Created after the UART, the virtio console (or the sandbox's stdio
+	 * channel) takes the keyboard. */
+	if (r == 0 && vm->sandbox) {
+		r = vm_add_device(vm, virtio_stdio_create(slot_base(slot), slot_spi(slot), &env, &vm->console, STDOUT_FILENO,
+							  STDERR_FILENO, command_exited, vm, err), err);
+		slot++;
+	} else if (r == 0 && cfg->console == CONSOLE_VIRTIO) {
 		r = vm_add_device(vm, virtio_console_create(slot_base(slot), slot_spi(slot), &env, &vm->console, err), err);
 		slot++;
 	}

@@ -14,7 +14,9 @@
  *   0x0900_3000  PL031 real-time clock ("arm,pl031"), the host's time
  *   0x0a00_0000  virtio-mmio transports, 512 bytes each, SPI 1, 2, ...:
  *                the disks in command-line order (vda, vdb...), the NICs
- *                (eth0...), the virtio console, then virtio-rng
+ *                (eth0...), the 9p shares (a sandbox's root, its working
+ *                directory, then the --share's), the virtio console (or
+ *                the sandbox's stdio channel, hvc0), then virtio-rng
  *   0x8000_0000  RAM, -m bytes (1 MiB multiple; kernel at the bottom,
  *                initrd and DTB at the top, see boot/layout.h)
  *
@@ -24,6 +26,7 @@
 
 #include <stdint.h>
 
+#include "sandbox.h"
 #include "vm.h"
 
 #define UART_BASE 0x09000000ULL
@@ -34,8 +37,9 @@
 
 struct disk;
 /* Adds the UART, the exit device, pvpanic, the RTC, the disks (opened
- * already; the VM now owns them), the NICs, the virtio console and
- * virtio-rng as the configuration asks. */
+ * already; the VM now owns them), the NICs, the 9p shares, the virtio
+ * console (a sandbox: its stdio channel) and virtio-rng as the
+ * configuration (and vm->sandbox) asks. */
 int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err);
 /* NIC `index`'s MAC: the one given, else locally administered and stable
  * for a given --name. */

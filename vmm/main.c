@@ -18,6 +18,7 @@
 #include "control.h"
 #include "log.h"
 #include "machine.h"
+#include "sandbox.h"
 #include "vm.h"
 
 #ifndef SAEVM_VERSION
@@ -48,15 +49,19 @@ static int block_signals(struct error *err)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIG_VCPU_KICK);
+	sigaddset(&set, SIGWINCH); /* the console thread's (vmm/console.h) */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sigdelset(&set, SIG_VCPU_KICK);
+	sigdelset(&set, SIGWINCH);
 	fd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (fd < 0)
 		return err_errno(err, EXIT_HOST_ERROR, errno, "signalfd");
 	return fd;
 }
 
-static int run(const struct vm_config *cfg, struct error *err)
+/* `saevm run`, and `saevm sandbox` with sb (its kernel, command line,
+ * initramfs and shares, from sandbox_prepare). */
+static int run(const struct vm_config *cfg, struct sandbox *sb, struct error *err)
 {
 	uint8_t *dtb = NULL;
 	char cmdline[VM_MAX_PARAMS + 32];
@@ -68,9 +73,12 @@ static int run(const struct vm_config *cfg, struct error *err)
 	double stopped_at = 0;
 
 	/* 1. Check the input before touching KVM: bad files fail fast anywhere. */
-	if (cli_kernel_cmdline(cfg, cmdline, sizeof(cmdline)) < 0)
+	if (sb)
+		snprintf(cmdline, sizeof(cmdline), "%s", sb->cmdline);
+	else if (cli_kernel_cmdline(cfg, cmdline, sizeof(cmdline)) < 0)
 		return err_set(err, EXIT_USAGE, "the kernel command line is too long");
-	if (boot_files_open(&files, cfg->kernel_path, cfg->initrd_path, err) < 0 ||
+	if (boot_files_open(&files, sb ? sb->kernel : cfg->kernel_path, sb ? NULL : cfg->initrd_path, err) < 0 ||
+	    (sb && boot_files_use_initrd(&files, sb->initrd_fd, "the sandbox's initramfs", err) < 0) ||
 	    boot_layout_plan(RAM_BASE, cfg->mem_bytes, &files.kernel, files.initrd_size, &layout, err) < 0)
 		goto out_files;
 	for (unsigned i = 0; i < cfg->ndisks; i++)
@@ -78,7 +86,7 @@ static int run(const struct vm_config *cfg, struct error *err)
 			goto out_files;
 	log_debug("files checked at %.4f s", log_wall_since_start());
 	/* 2. The VM: KVM device, RAM, irqchip, vCPUs; then its devices. */
-	if (vm_create(&vm, cfg, err) < 0 || vm_open_console_and_control(&vm, err) < 0 ||
+	if (vm_create(&vm, cfg, sb, err) < 0 || vm_open_console_and_control(&vm, err) < 0 ||
 	    machine_add_devices(&vm, disks, err) < 0 ||
 	    (signal_fd = block_signals(err)) < 0)
 		goto out_vm;
@@ -125,6 +133,34 @@ out_files:
 	return code;
 }
 
+/* saevm sandbox: the command's status is saevm's; saevm's own failures,
+ * and a guest that ended before the command, are 125 (vmm/error.h). */
+static int sandbox(struct vm_config *cfg)
+{
+	struct error err = { 0 };
+	struct sandbox *sb = calloc(1, sizeof(*sb));
+	int code = -1, status = -1;
+
+	if (!sb)
+		err_set(&err, EXIT_HOST_ERROR, "out of memory");
+	else if (sandbox_prepare(cfg, sb, &err) == 0)
+		code = run(cfg, sb, &err);
+	if (sb) {
+		status = atomic_load(&sb->command_status);
+		sandbox_release(sb);
+		free(sb);
+	}
+	vm_config_free(cfg);
+	if (status >= 0)
+		return status;
+	if (code < 0)
+		fprintf(stderr, "saevm: error: %s\n", err.code ? err.msg : "unknown failure");
+	else
+		fprintf(stderr, "saevm: error: the guest ended before the command did: %s (saevm run's exit code %d)\n",
+			exit_code_meaning(code), code);
+	return SANDBOX_EXIT_FAILED;
+}
+
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
@@ -136,12 +172,15 @@ int main(int argc, char **argv)
 	if (cli_parse(argc, argv, &cfg, &err) < 0) {
 		fprintf(stderr, "saevm: error: %s\n", err.msg);
 		vm_config_free(&cfg);
-		return err.code;
+		return cfg.action == ACTION_SANDBOX ? SANDBOX_EXIT_FAILED : err.code;
 	}
 	log_set_level(cfg.log_level);
 	switch (cfg.action) {
 	case ACTION_HELP:
 		cli_print_help(stdout);
+		return 0;
+	case ACTION_HELP_SANDBOX:
+		cli_print_sandbox_help(stdout);
 		return 0;
 	case ACTION_HELP_EXIT_CODES:
 		cli_print_exit_codes(stdout);
@@ -154,13 +193,16 @@ int main(int argc, char **argv)
 	case ACTION_CONTROL:
 		return control_cmd_send(cfg.name, cfg.control_command);
 	case ACTION_RUN:
+	case ACTION_SANDBOX:
 		break;
 	}
 	if (!cfg.name) {
 		snprintf(default_name, sizeof(default_name), "saevm-%d", (int)getpid());
 		cfg.name = default_name;
 	}
-	code = run(&cfg, &err);
+	if (cfg.action == ACTION_SANDBOX)
+		return sandbox(&cfg);
+	code = run(&cfg, NULL, &err);
 	vm_config_free(&cfg);
 	if (code < 0) {
 		fprintf(stderr, "saevm: error: %s\n", err.code ? err.msg : "unknown failure");

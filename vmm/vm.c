@@ -21,13 +21,14 @@
 #include "log.h"
 #include "confine.h"
 
-int vm_create(struct vm *vm, const struct vm_config *cfg, struct error *err)
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct sandbox *sandbox, struct error *err)
 {
 	uint64_t ram_end = RAM_BASE + cfg->mem_bytes;
 	struct host_caps *caps = &vm->kvm.caps;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
+	vm->sandbox = sandbox;
 	vm->ncpus = cfg->cpus;
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	vm->host_cpus = online > 0 ? (unsigned)online : 1;
@@ -98,7 +99,9 @@ int vm_open_console_and_control(struct vm *vm, struct error *err)
 {
 	const struct vm_config *cfg = vm->cfg;
 
-	if (console_init(&vm->console, STDIN_FILENO, STDOUT_FILENO, err) < 0)
+	/* A sandbox's stdout is the command's: the guest's console (its
+	 * kernel's messages) goes only to --console-log. */
+	if (console_init(&vm->console, STDIN_FILENO, vm->sandbox ? -1 : STDOUT_FILENO, err) < 0)
 		return -1;
 	if (cfg->console_log) {
 		vm->console_log_fd = open(cfg->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -242,6 +245,7 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err)
 		const char *denied = getenv("SAEVM_TEST_DENIED_CALL");
 		for (unsigned i = 0; i < vm->cfg->nnics; i++)
 			needs.sockets |= vm->cfg->nics[i].kind == NIC_USER;
+		needs.file_server = vm->sandbox || vm->cfg->nshares;
 		if (confine_enter(&needs, !vm->cfg->no_seccomp, err) < 0)
 			return -1;
 		if (denied && *denied) /* the tests' way to check the filter: it must end saevm */

@@ -59,6 +59,7 @@
 #define SIG_VCPU_KICK SIGUSR1
 
 struct vm;
+struct sandbox;
 
 struct vcpu {
 	struct vm *vm;
@@ -72,6 +73,7 @@ struct vcpu {
 
 struct vm {
 	const struct vm_config *cfg;
+	struct sandbox *sandbox; /* saevm sandbox (vmm/sandbox.h), else NULL */
 	struct kvm_vm kvm;
 	struct guest_mem mem;
 	struct irqchip irq;
@@ -121,7 +123,7 @@ bool vcpu_handle_exit(struct vcpu *vcpu);
 /* The steps of a VM's life, in the order vmm/main.c calls them. */
 struct boot_files;
 struct boot_layout;
-int vm_create(struct vm *vm, const struct vm_config *cfg, struct error *err);
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct sandbox *sandbox, struct error *err);
 /* The console on the terminal (and --console-log) and the control socket. */
 int vm_open_console_and_control(struct vm *vm, struct error *err);
 /* Puts a device on the bus (the VM owns it from here, also on failure;

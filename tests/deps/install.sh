@@ -13,7 +13,9 @@ for w in "${want[@]}"; do
   case $w in
     native) for p in gcc make pkg-config libfdt-dev libcmocka-dev libslirp-dev libglib2.0-dev device-tree-compiler \
                      libtsan2 libasan8 libubsan1 clang-14 libclang-rt-14-dev; do need "$p:$arch"; done
-            need util-linux;; # setpriv, for the two-user CLI tests
+            need util-linux # setpriv, for the two-user CLI tests
+            # the sandbox's guest init is arm64 on every host
+            [[ $arch == arm64 ]] || { need gcc-aarch64-linux-gnu; need libc6-dev-arm64-cross; };;
     cross) for p in gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user-static meson ninja-build dpkg-dev; do need "$p"; done;;
     rig) for p in qemu-system-arm cpio kmod e2fsprogs perl; do need "$p"; done;;
     *) echo "install.sh: unknown set $w" >&2; exit 2;;

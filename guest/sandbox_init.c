@@ -1,0 +1,556 @@
+/* sandbox_init.c - PID 1 of a `saevm sandbox` guest: a static arm64
+ * program that saevm carries inside itself and puts, with the kernel
+ * modules the guest needs, into an initramfs it writes in memory.
+ *
+ *  1. mounts /proc, /sys, /dev; loads the modules in /saevm/modules.list, in order
+ *     (virtio-mmio, virtio-console, 9p...);
+ *  2. mounts the 9p share tagged "saevm-root" (the --rootfs directory) on
+ *     /newroot and every other share at its place in it, then enters it;
+ *  3. runs the command as the user's uid and gid in their directory,
+ *     with pipes for stdin, stdout and stderr (or a pseudo-terminal when
+ *     saevm's stdin is one), and relays them as frames over /dev/hvc0
+ *     (guest/stdio_proto.h);
+ *  4. sends the command's exit status, syncs, and powers off.
+ * Whatever goes wrong here is told on the stderr frame as "saevm-init: ..."
+ * and ends with status 125 (saevm's own failure), 126 or 127 (the command
+ * cannot be run / was not found), as env(1) and chroot(1) do. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <grp.h>
+#include <stdbool.h>
+
+#include "stdio_proto.h"
+
+#define MAX_ARGS 1024
+#define MAX_SHARES 16
+#define MAX_ENV 64
+
+static int chan = -1; /* /dev/hvc0 */
+
+static void send_frame(int type, const void *data, size_t len)
+{
+	uint8_t hdr[STDIO_HDR] = { (uint8_t)type, 0, (uint8_t)len, (uint8_t)(len >> 8) };
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)data, len } };
+	size_t total = sizeof(hdr) + len, done = 0;
+
+	if (chan < 0)
+		return;
+	while (done < total) {
+		ssize_t w = writev(chan, iov, 2);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		done += (size_t)w;
+		for (int i = 0; i < 2; i++) {
+			size_t take = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
+			iov[i].iov_base = (uint8_t *)iov[i].iov_base + take;
+			iov[i].iov_len -= take;
+			w -= (ssize_t)take;
+		}
+	}
+}
+
+static void send_data(int type, const uint8_t *p, size_t len)
+{
+	while (len) {
+		size_t n = len > STDIO_MAX_DATA ? STDIO_MAX_DATA : len;
+		send_frame(type, p, n);
+		p += n;
+		len -= n;
+	}
+}
+
+static void say(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n = snprintf(line, sizeof(line), "saevm-init: ");
+
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (chan >= 0)
+		send_data(STDIO_STDERR, (uint8_t *)line, (size_t)n);
+	else if (write(2, line, (size_t)n) < 0) /* the kernel console, before hvc0 */
+		return;
+}
+
+static void finish(int status)
+{
+	uint8_t b = (uint8_t)status;
+
+	send_frame(STDIO_EXIT, &b, 1);
+	if (chan >= 0)
+		tcdrain(chan);
+	sync();
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause();
+}
+
+/* ---- the configuration saevm wrote: NUL-separated key=value entries ---- */
+struct share {
+	char *tag, *path;
+	bool ro;
+};
+static struct {
+	uid_t uid;
+	gid_t gid;
+	char *cwd, *term;
+	bool tty;
+	unsigned rows, cols;
+	char *argv[MAX_ARGS + 1];
+	unsigned argc;
+	struct share shares[MAX_SHARES];
+	unsigned nshares;
+	char *env[MAX_ENV + 1];
+	unsigned nenv;
+	char msize[16];
+} cfg = { .msize = "524288" };
+
+static char *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return NULL;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size) {
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	buf[st.st_size] = '\0';
+	*len = (size_t)st.st_size;
+	return buf;
+}
+
+static void read_config(void)
+{
+	size_t len;
+	char *buf = read_file("/saevm/config", &len);
+
+	if (!buf) {
+		say("no /saevm/config");
+		finish(125);
+	}
+	for (char *p = buf; p < buf + len; p += strlen(p) + 1) {
+		char *eq = strchr(p, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		char *v = eq + 1;
+		if (!strcmp(p, "uid"))
+			cfg.uid = (uid_t)strtoul(v, NULL, 10);
+		else if (!strcmp(p, "gid"))
+			cfg.gid = (gid_t)strtoul(v, NULL, 10);
+		else if (!strcmp(p, "cwd"))
+			cfg.cwd = v;
+		else if (!strcmp(p, "term"))
+			cfg.term = v;
+		else if (!strcmp(p, "tty"))
+			cfg.tty = v[0] == '1';
+		else if (!strcmp(p, "rows"))
+			cfg.rows = (unsigned)strtoul(v, NULL, 10);
+		else if (!strcmp(p, "cols"))
+			cfg.cols = (unsigned)strtoul(v, NULL, 10);
+		else if (!strcmp(p, "msize"))
+			snprintf(cfg.msize, sizeof(cfg.msize), "%s", v);
+		else if (!strcmp(p, "arg") && cfg.argc < MAX_ARGS)
+			cfg.argv[cfg.argc++] = v;
+		else if (!strcmp(p, "env") && cfg.nenv < MAX_ENV)
+			cfg.env[cfg.nenv++] = v;
+		else if (!strcmp(p, "share") && cfg.nshares < MAX_SHARES) {
+			/* tag \t guest path \t rw|ro */
+			struct share *s = &cfg.shares[cfg.nshares];
+			char *t1 = strchr(v, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+			if (!t2)
+				continue;
+			*t1 = *t2 = '\0';
+			s->tag = v;
+			s->path = t1 + 1;
+			s->ro = !strcmp(t2 + 1, "ro");
+			cfg.nshares++;
+		}
+	}
+}
+
+/* ---- bring-up ---- */
+static void load_modules(void)
+{
+	size_t len;
+	char *list = read_file("/saevm/modules.list", &len);
+
+	for (char *p = list, *nl; p && *p; p = nl + 1) {
+		if (!(nl = strchr(p, '\n')))
+			break;
+		*nl = '\0';
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		bool compressed = strstr(p, ".ko.") != NULL;
+		if (fd < 0 || (syscall(SYS_finit_module, fd, "", compressed ? 4 /* MODULE_INIT_COMPRESSED_FILE */ : 0) < 0 &&
+			       errno != EEXIST))
+			say("cannot load module %s: %s", p, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+static int open_channel(void)
+{
+	/* The port appears once virtio_console has probed the device. */
+	for (int i = 0; i < 500; i++) {
+		int fd = open("/dev/hvc0", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (fd >= 0) {
+			struct termios t;
+			if (tcgetattr(fd, &t) == 0) {
+				cfmakeraw(&t);
+				tcsetattr(fd, TCSANOW, &t);
+			}
+			return fd;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* mkdir -p inside the new root (a mount point for a share). */
+static int make_dirs(const char *path)
+{
+	char p[4200];
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*s = c;
+			if (!c)
+				return 0;
+		}
+	}
+}
+
+static void mount_9p(const char *tag, const char *where, bool ro)
+{
+	char opts[128];
+
+	snprintf(opts, sizeof(opts), "trans=virtio,version=9p2000.L,msize=%s,cache=loose,access=user", cfg.msize);
+	if (mount(tag, where, "9p", ro ? MS_RDONLY : 0, opts) < 0) {
+		say("cannot mount the 9p share %s on %s: %s", tag, where, strerror(errno));
+		finish(125);
+	}
+}
+
+static void enter_root(void)
+{
+	mkdir("/newroot", 0755);
+	mount_9p("saevm-root", "/newroot", false);
+	if (chdir("/newroot") < 0) {
+		say("cannot enter the root filesystem: %s", strerror(errno));
+		finish(125);
+	}
+	/* Scratch space first, so a share below /tmp gets its mount point
+	 * on the tmpfs rather than in the root filesystem. */
+	mount("tmpfs", "/newroot/run", "tmpfs", 0, "mode=0755");
+	mount("tmpfs", "/newroot/tmp", "tmpfs", 0, "mode=1777");
+	for (unsigned i = 0; i < cfg.nshares; i++) {
+		char where[4200];
+		snprintf(where, sizeof(where), "/newroot%s", cfg.shares[i].path);
+		if (make_dirs(where) < 0) {
+			say("cannot make the mount point %s in the root filesystem: %s", cfg.shares[i].path,
+			    strerror(errno));
+			finish(125);
+		}
+		mount_9p(cfg.shares[i].tag, where, cfg.shares[i].ro);
+	}
+	static const char *const moves[] = { "/dev", "/proc", "/sys" };
+	for (unsigned i = 0; i < 3; i++) {
+		char where[64];
+		snprintf(where, sizeof(where), "/newroot%s", moves[i]);
+		mkdir(where, 0755);
+		if (mount(moves[i], where, NULL, MS_MOVE, NULL) < 0)
+			say("cannot move %s into the root filesystem: %s", moves[i], strerror(errno));
+	}
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+		say("cannot switch to the root filesystem: %s", strerror(errno));
+		finish(125);
+	}
+	mkdir("/dev/pts", 0755);
+	mount("devpts", "/dev/pts", "devpts", 0, "newinstance,ptmxmode=0666,mode=0620");
+	mkdir("/dev/shm", 01777);
+	mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777");
+}
+
+/* ---- running the command ---- */
+static void child(int in_fd, int out_fd, int err_fd, int tty_fd, int report)
+{
+	char *envp[MAX_ENV + 8];
+	unsigned n = 0;
+	static char home[4200], term[128], path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int e;
+
+	if (tty_fd >= 0) {
+		setsid();
+		ioctl(tty_fd, TIOCSCTTY, 0);
+		in_fd = out_fd = err_fd = tty_fd;
+	}
+	dup2(in_fd, 0);
+	dup2(out_fd, 1);
+	dup2(err_fd, 2);
+	envp[n++] = path;
+	snprintf(home, sizeof(home), "HOME=%s", cfg.cwd ? cfg.cwd : "/");
+	envp[n++] = home;
+	if (cfg.term) {
+		snprintf(term, sizeof(term), "TERM=%s", cfg.term);
+		envp[n++] = term;
+	}
+	for (unsigned i = 0; i < cfg.nenv; i++)
+		envp[n++] = cfg.env[i];
+	envp[n] = NULL;
+	if (setgroups(0, NULL) < 0 || setgid(cfg.gid) < 0 || setuid(cfg.uid) < 0) {
+		e = errno;
+		if (write(report, &e, sizeof(e)) < 0)
+			_exit(125);
+		_exit(125);
+	}
+	if (cfg.cwd && chdir(cfg.cwd) < 0)
+		fprintf(stderr, "saevm-init: cannot enter %s: %s (running in /)\n", cfg.cwd, strerror(errno));
+	environ = envp;
+	execvp(cfg.argv[0], cfg.argv);
+	e = errno;
+	if (write(report, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+static int wait_status(int st)
+{
+	return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 125;
+}
+
+/* Frames from saevm: stdin bytes, its end, the window size. The bytes
+ * for the command's stdin wait here (never a blocking write: a command
+ * whose stdout is full stops reading its stdin, and we must keep draining
+ * its stdout meanwhile). */
+#define STDIN_HIGH (256u << 10)
+static struct {
+	uint8_t buf[STDIO_HDR + STDIO_MAX_DATA];
+	size_t have;
+	uint8_t *pend;
+	size_t pend_len, pend_cap;
+	bool eof;
+} in;
+
+static void handle_frames(int tty_fd)
+{
+	while (in.have >= STDIO_HDR) {
+		size_t len = in.buf[2] | (size_t)in.buf[3] << 8;
+		if (in.have < STDIO_HDR + len)
+			return;
+		const uint8_t *d = in.buf + STDIO_HDR;
+		switch (in.buf[0]) {
+		case STDIO_STDIN:
+			if (in.pend_len + len > in.pend_cap) {
+				size_t cap = (in.pend_len + len) * 2;
+				uint8_t *p = realloc(in.pend, cap);
+				if (!p)
+					break;
+				in.pend = p;
+				in.pend_cap = cap;
+			}
+			memcpy(in.pend + in.pend_len, d, len);
+			in.pend_len += len;
+			break;
+		case STDIO_EOF:
+			in.eof = true;
+			break;
+		case STDIO_WINSIZE:
+			if (tty_fd >= 0 && len >= 4) {
+				struct winsize ws = { .ws_row = (unsigned short)(d[0] | d[1] << 8),
+						      .ws_col = (unsigned short)(d[2] | d[3] << 8) };
+				ioctl(tty_fd, TIOCSWINSZ, &ws);
+			}
+			break;
+		}
+		memmove(in.buf, in.buf + STDIO_HDR + len, in.have - STDIO_HDR - len);
+		in.have -= STDIO_HDR + len;
+	}
+}
+
+/* Moves waiting stdin bytes into the command; closes its stdin after the
+ * last of them once saevm's stdin ended (not a terminal's: there the end
+ * of input is the user's ^D). */
+static void feed_stdin(int *stdin_fd, bool tty)
+{
+	while (*stdin_fd >= 0 && in.pend_len) {
+		ssize_t w = write(*stdin_fd, in.pend, in.pend_len);
+		if (w < 0 && (errno == EINTR))
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return;
+		if (w <= 0) { /* the command closed its stdin: the rest is dropped */
+			in.pend_len = 0;
+			break;
+		}
+		memmove(in.pend, in.pend + w, in.pend_len - (size_t)w);
+		in.pend_len -= (size_t)w;
+	}
+	if (*stdin_fd >= 0 && in.eof && !in.pend_len && !tty) {
+		close(*stdin_fd);
+		*stdin_fd = -1;
+	}
+}
+
+static int run_command(void)
+{
+	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, rep[2];
+	int master = -1, slave = -1, status = -1;
+	static uint8_t buf[STDIO_MAX_DATA];
+	pid_t pid;
+	int stdin_fd, fds_out[2];
+	double deadline = 0;
+
+	if (pipe2(rep, O_CLOEXEC) < 0)
+		return 125;
+	if (cfg.tty) {
+		struct winsize ws = { .ws_row = (unsigned short)cfg.rows, .ws_col = (unsigned short)cfg.cols };
+		if (openpty(&master, &slave, NULL, NULL, &ws) < 0) {
+			say("cannot open a pseudo-terminal: %s", strerror(errno));
+			return 125;
+		}
+		fcntl(master, F_SETFD, FD_CLOEXEC);
+	} else if (pipe2(in_p, O_CLOEXEC) < 0 || pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0) {
+		say("cannot make pipes: %s", strerror(errno));
+		return 125;
+	}
+	pid = fork();
+	if (pid < 0) {
+		say("cannot fork: %s", strerror(errno));
+		return 125;
+	}
+	if (pid == 0)
+		child(in_p[0], out_p[1], err_p[1], slave, rep[1]);
+	close(rep[1]);
+	int e = 0;
+	if (read(rep[0], &e, sizeof(e)) == (ssize_t)sizeof(e)) {
+		waitpid(pid, NULL, 0);
+		say("%s: %s", cfg.argv[0], strerror(e));
+		return e == ENOENT || e == ENOTDIR ? 127 : e == EPERM && !cfg.argv[0] ? 125 : 126;
+	}
+	close(rep[0]);
+	if (cfg.tty) {
+		close(slave);
+		stdin_fd = master;
+		fds_out[0] = master;
+		fds_out[1] = -1;
+	} else {
+		close(in_p[0]);
+		close(out_p[1]);
+		close(err_p[1]);
+		stdin_fd = in_p[1];
+		fds_out[0] = out_p[0];
+		fds_out[1] = err_p[0];
+	}
+	signal(SIGPIPE, SIG_IGN);
+	fcntl(stdin_fd, F_SETFL, fcntl(stdin_fd, F_GETFL) | O_NONBLOCK);
+	for (;;) {
+		struct pollfd p[4] = {
+			{ .fd = in.pend_len < STDIN_HIGH ? chan : -1, .events = POLLIN },
+			{ .fd = fds_out[0], .events = POLLIN },
+			{ .fd = fds_out[1], .events = POLLIN },
+			{ .fd = in.pend_len && !cfg.tty ? stdin_fd : -1, .events = POLLOUT },
+		};
+		int st;
+		pid_t w;
+
+		/* Reap: the command, and orphans that PID 1 inherits. */
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+			if (w == pid) {
+				status = wait_status(st);
+				struct timespec now;
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				deadline = (double)now.tv_sec + now.tv_nsec / 1e9 + 2.0;
+			}
+		if (fds_out[0] < 0 && fds_out[1] < 0 && status >= 0)
+			break;
+		if (status >= 0) { /* a background process may hold the pipes: not for long */
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if ((double)now.tv_sec + now.tv_nsec / 1e9 > deadline)
+				break;
+		}
+		if (poll(p, 4, in.pend_len && cfg.tty ? 5 : 50) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN) {
+			ssize_t r = read(chan, in.buf + in.have, sizeof(in.buf) - in.have);
+			if (r > 0) {
+				in.have += (size_t)r;
+				handle_frames(master);
+			}
+		}
+		feed_stdin(&stdin_fd, cfg.tty);
+		for (int i = 0; i < 2; i++) {
+			if (fds_out[i] < 0 || !(p[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t r = read(fds_out[i], buf, sizeof(buf));
+			if (r > 0) {
+				send_data(i == 0 ? STDIO_STDOUT : STDIO_STDERR, buf, (size_t)r);
+			} else if (r == 0 || errno != EINTR) { /* EOF (EIO: the pty's last user left) */
+				if (!cfg.tty)
+					close(fds_out[i]);
+				fds_out[i] = -1;
+			}
+		}
+	}
+	return status >= 0 ? status : 125;
+}
+
+int main(void)
+{
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	read_config();
+	load_modules();
+	chan = open_channel();
+	if (chan < 0) {
+		say("no /dev/hvc0: the stdio channel is missing");
+		reboot(RB_POWER_OFF);
+	}
+	send_frame(STDIO_READY, NULL, 0);
+	if (cfg.argc == 0) {
+		say("no command");
+		finish(125);
+	}
+	cfg.argv[cfg.argc] = NULL;
+	enter_root();
+	finish(run_command());
+	return 0;
+}

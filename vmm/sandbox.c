@@ -1,0 +1,446 @@
+/* sandbox.c - see sandbox.h. */
+#include "sandbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../boot/cpio.h"
+#include "log.h"
+
+/* guest/sandbox_init.c, built for arm64 and linked in (guest/init_blob.S). */
+extern const unsigned char saevm_init_blob[], saevm_init_blob_end[];
+
+#define MAX_MODULES 64
+#define MSIZE "524288"
+
+int sandbox_default_rootfs(char *buf, size_t size)
+{
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (xdg && xdg[0] == '/')
+		n = snprintf(buf, size, "%s/saevm/rootfs", xdg);
+	else
+		n = snprintf(buf, size, "%s/.local/share/saevm/rootfs", home && *home ? home : "/root");
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+bool sandbox_kernel_release(const void *image, size_t len, char *out, size_t size)
+{
+	static const char banner[] = "Linux version ";
+	const char *p = memmem(image, len, banner, sizeof(banner) - 1);
+	size_t n = 0;
+
+	if (!p)
+		return false;
+	p += sizeof(banner) - 1;
+	while (p + n < (const char *)image + len && p[n] > ' ' && p[n] < 0x7f && n + 1 < size)
+		n++;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return n > 0;
+}
+
+/* Whether the path's file name is module `name` ("_" and "-" alike). */
+static bool module_is(const char *path, size_t len, const char *name)
+{
+	const char *base = path;
+	size_t k = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (path[i] == '/')
+			base = path + i + 1;
+	len -= (size_t)(base - path);
+	for (; k < len && name[k]; k++) {
+		char a = base[k] == '-' ? '_' : base[k], b = name[k] == '-' ? '_' : name[k];
+		if (a != b)
+			return false;
+	}
+	return !name[k] && k + 3 <= len && !strncmp(base + k, ".ko", 3);
+}
+
+static int resolve_path(const char *dep, const char *path, size_t plen, char **list, unsigned *n, unsigned max,
+			int depth)
+{
+	for (unsigned i = 0; i < *n; i++)
+		if (strlen(list[i]) == plen && !strncmp(list[i], path, plen))
+			return 0; /* already on the list */
+	if (depth > 16)
+		return -1;
+	for (const char *line = dep; line && *line;) {
+		const char *colon = strchr(line, ':'), *end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		if (colon && colon < end && (size_t)(colon - line) == plen && !strncmp(line, path, plen)) {
+			/* its dependencies first */
+			for (const char *d = colon + 1; d < end;) {
+				while (d < end && *d == ' ')
+					d++;
+				const char *e = d;
+				while (e < end && *e != ' ')
+					e++;
+				if (e > d && resolve_path(dep, d, (size_t)(e - d), list, n, max, depth + 1) < 0)
+					return -1;
+				d = e;
+			}
+			break;
+		}
+		line = *end ? end + 1 : NULL;
+	}
+	if (*n >= max || !(list[*n] = strndup(path, plen)))
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+int sandbox_resolve_module(const char *dep, const char *name, char **list, unsigned *n, unsigned max)
+{
+	for (const char *line = dep; line && *line;) {
+		const char *colon = strchr(line, ':'), *end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		if (colon && colon < end && module_is(line, (size_t)(colon - line), name))
+			return resolve_path(dep, line, (size_t)(colon - line), list, n, max, 0);
+		line = *end ? end + 1 : NULL;
+	}
+	return 1;
+}
+
+/* modules.builtin: one path a line. */
+static bool builtin_has(const char *text, const char *name)
+{
+	for (const char *line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		if (module_is(line, len, name))
+			return true;
+		line = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (len + 65536 + 1 > cap) {
+			char *p = realloc(buf, cap = cap * 2 + 65536 + 1);
+			if (!p) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = p;
+		}
+		size_t r = fread(buf + len, 1, cap - len - 1, f);
+		len += r;
+		if (r == 0)
+			break;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The newest DIR/boot/vmlinuz-* (by version order). */
+static int find_kernel(struct sandbox *sb, struct error *err)
+{
+	char boot[4200];
+	struct dirent **names;
+	int n;
+
+	snprintf(boot, sizeof(boot), "%s/boot", sb->rootfs);
+	n = scandir(boot, &names, NULL, versionsort);
+	for (int i = n - 1; i >= 0 && !sb->kernel[0]; i--)
+		if (!strncmp(names[i]->d_name, "vmlinuz-", 8))
+			if (snprintf(sb->kernel, sizeof(sb->kernel), "%.3800s/%s", boot, names[i]->d_name) >=
+			    (int)sizeof(sb->kernel))
+				sb->kernel[0] = '\0';
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	if (n > 0)
+		free(names);
+	if (!sb->kernel[0])
+		return err_set(err, EXIT_NO_INPUT,
+			       "no kernel: %s has no boot/vmlinuz-* (install linux-image-arm64 in it, or give -k IMAGE)",
+			       sb->rootfs);
+	return 0;
+}
+
+static int kernel_release(struct sandbox *sb, struct error *err)
+{
+	int fd = open(sb->kernel, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *map;
+
+	if (fd < 0)
+		return err_errno(err, EXIT_NO_INPUT, errno, "cannot open kernel %s", sb->kernel);
+	if (fstat(fd, &st) < 0 || st.st_size == 0 ||
+	    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+		close(fd);
+		return err_set(err, EXIT_NO_INPUT, "cannot read kernel %s", sb->kernel);
+	}
+	if (!sandbox_kernel_release(map, (size_t)st.st_size, sb->kernel_version, sizeof(sb->kernel_version)))
+		sb->kernel_version[0] = '\0';
+	munmap(map, (size_t)st.st_size);
+	close(fd);
+	return 0;
+}
+
+/* The modules the guest needs before it can mount its root, into the
+ * initramfs. A module the kernel has built in is skipped. */
+static int add_modules(const struct vm_config *cfg, struct sandbox *sb, struct cpio *c, struct error *err)
+{
+	const char *wanted[8] = { "virtio_mmio", "virtio_console", "9pnet_virtio", "9p" };
+	unsigned nwanted = 4, n = 0;
+	char dir[4400], path[4600], *list[MAX_MODULES], *dep, *builtin;
+	char listing[MAX_MODULES * 96] = "";
+	int r = 0;
+
+	if (cfg->ndisks)
+		wanted[nwanted++] = "virtio_blk";
+	if (cfg->nnics)
+		wanted[nwanted++] = "virtio_net";
+	if (cfg->rng)
+		wanted[nwanted++] = "virtio_rng";
+	snprintf(dir, sizeof(dir), "%s/lib/modules/%s", sb->rootfs, sb->kernel_version);
+	if (!sb->kernel_version[0] || !is_dir(dir)) {
+		log_warn("sandbox: %s has no lib/modules/%s for kernel %s: loading no modules (the kernel must have "
+			 "virtio-mmio, virtio-console and 9p built in)", sb->rootfs, sb->kernel_version, sb->kernel);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/modules.dep", dir);
+	if (!(dep = read_text(path)))
+		return err_errno(err, EXIT_NO_INPUT, errno, "cannot read %s (run depmod for the rootfs's kernel)", path);
+	snprintf(path, sizeof(path), "%s/modules.builtin", dir);
+	builtin = read_text(path);
+	for (unsigned i = 0; i < nwanted && r == 0; i++) {
+		int found = sandbox_resolve_module(dep, wanted[i], list, &n, MAX_MODULES);
+		if (found < 0)
+			r = err_set(err, EXIT_NO_INPUT, "%s: too many modules to load", path);
+		else if (found == 1 && !(builtin && builtin_has(builtin, wanted[i])))
+			r = err_set(err, EXIT_NO_INPUT, "kernel %s has no module %s (in %s)", sb->kernel_version, wanted[i], dir);
+	}
+	cpio_add_dir(c, "saevm/modules", 0755);
+	for (unsigned i = 0; i < n; i++) {
+		char dest[128];
+		const char *base = strrchr(list[i], '/');
+		struct stat st;
+		int fd;
+
+		base = base ? base + 1 : list[i];
+		snprintf(path, sizeof(path), "%s/%s", dir, list[i]);
+		snprintf(dest, sizeof(dest), "saevm/modules/%02u-%.100s", i, base);
+		if (r == 0) {
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || fstat(fd, &st) < 0) {
+				r = err_errno(err, EXIT_NO_INPUT, errno, "cannot read module %s", path);
+			} else {
+				cpio_add_file_from(c, dest, 0644, fd, (size_t)st.st_size);
+				size_t at = strlen(listing);
+				snprintf(listing + at, sizeof(listing) - at, "/%s\n", dest);
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+		free(list[i]);
+	}
+	sb->nmodules = n;
+	cpio_add_file(c, "saevm/modules.list", 0644, listing, strlen(listing));
+	free(dep);
+	free(builtin);
+	return r;
+}
+
+/* The init's configuration: NUL-separated key=value entries. */
+struct entries {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+
+static void entry(struct entries *e, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void entry(struct entries *e, const char *key, const char *fmt, ...)
+{
+	char value[8192];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	size_t need = strlen(key) + 1 + (size_t)n + 1;
+	if (n < 0 || (size_t)n >= sizeof(value)) {
+		e->failed = true;
+		return;
+	}
+	if (e->len + need > e->cap) {
+		char *p = realloc(e->buf, e->cap = (e->len + need) * 2);
+		if (!p) {
+			e->failed = true;
+			return;
+		}
+		e->buf = p;
+	}
+	e->len += (size_t)sprintf(e->buf + e->len, "%s=%s", key, value) + 1;
+}
+
+static int add_export(struct sandbox *sb, const char *host, const char *tag, bool ro, struct error *err)
+{
+	struct sandbox_export *x = &sb->exports[sb->nexports];
+	char real[PATH_MAX];
+
+	if (!realpath(host, real) || !is_dir(real))
+		return err_errno(err, EXIT_NO_INPUT, errno ? errno : ENOTDIR, "cannot share %s", host);
+	snprintf(x->host, sizeof(x->host), "%s", real);
+	snprintf(x->tag, sizeof(x->tag), "%s", tag);
+	x->read_only = ro;
+	sb->nexports++;
+	return 0;
+}
+
+int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct error *err)
+{
+	struct entries conf = { 0 };
+	char cwd[PATH_MAX];
+	struct cpio c;
+	struct rlimit rl;
+	unsigned rows = 0, cols = 0;
+	int r;
+
+	memset(sb, 0, sizeof(*sb));
+	sb->initrd_fd = -1;
+	atomic_store(&sb->command_status, -1);
+	if (cfg->rootfs)
+		snprintf(sb->rootfs, sizeof(sb->rootfs), "%s", cfg->rootfs);
+	else if (sandbox_default_rootfs(sb->rootfs, sizeof(sb->rootfs)) < 0)
+		return err_set(err, EXIT_USAGE, "the default root filesystem's path is too long (give --rootfs)");
+	if (!is_dir(sb->rootfs))
+		return err_set(err, EXIT_NO_INPUT,
+			       "no root filesystem at %s: make one with `saevm-mkrootfs %s`, or give --rootfs DIR "
+			       "(saevm help sandbox)", sb->rootfs, sb->rootfs);
+	if (cfg->kernel_path)
+		snprintf(sb->kernel, sizeof(sb->kernel), "%s", cfg->kernel_path);
+	else if (find_kernel(sb, err) < 0)
+		return -1;
+	if (kernel_release(sb, err) < 0)
+		return -1;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return err_errno(err, EXIT_HOST_ERROR, errno, "getcwd");
+	/* 9p fids hold host descriptors: a tree walk needs many. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* The shares: the root, the working directory at its own path, then
+	 * each --share. */
+	if ((r = add_export(sb, sb->rootfs, SANDBOX_ROOT_TAG, false, err)) < 0)
+		return r;
+	if (strcmp(cwd, "/") && (r = add_export(sb, cwd, SANDBOX_CWD_TAG, false, err)) < 0)
+		return r;
+	entry(&conf, "uid", "%u", (unsigned)getuid());
+	entry(&conf, "gid", "%u", (unsigned)getgid());
+	entry(&conf, "cwd", "%s", cwd);
+	entry(&conf, "msize", "%s", MSIZE);
+	if (strcmp(cwd, "/"))
+		entry(&conf, "share", "%s\t%s\trw", SANDBOX_CWD_TAG, cwd);
+	for (unsigned i = 0; i < cfg->nshares; i++) {
+		const struct share_config *sh = &cfg->shares[i];
+		char tag[33];
+		snprintf(tag, sizeof(tag), "saevm-share%u", i);
+		if ((r = add_export(sb, sh->host, tag, sh->read_only, err)) < 0)
+			return r;
+		entry(&conf, "share", "%s\t%s\t%s", tag, sh->guest[0] ? sh->guest : sb->exports[sb->nexports - 1].host,
+		      sh->read_only ? "ro" : "rw");
+	}
+	if (isatty(STDIN_FILENO)) {
+		struct winsize ws;
+		entry(&conf, "tty", "1");
+		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+			rows = ws.ws_row;
+			cols = ws.ws_col;
+		}
+		entry(&conf, "rows", "%u", rows);
+		entry(&conf, "cols", "%u", cols);
+	}
+	if (getenv("TERM"))
+		entry(&conf, "term", "%s", getenv("TERM"));
+	if (getenv("LANG"))
+		entry(&conf, "env", "LANG=%s", getenv("LANG"));
+	if (cfg->command_argc > 0)
+		for (int i = 0; i < cfg->command_argc; i++)
+			entry(&conf, "arg", "%s", cfg->command[i]);
+	else { /* no command: the user's shell of choice, as a login shell would be */
+		entry(&conf, "arg", "/bin/sh");
+		entry(&conf, "arg", "-i");
+	}
+	if (conf.failed) {
+		free(conf.buf);
+		return err_set(err, EXIT_USAGE, "the command line or a path is too long for the sandbox");
+	}
+	/* The initramfs. */
+	if (cpio_begin(&c, err) < 0) {
+		free(conf.buf);
+		return -1;
+	}
+	cpio_add_dir(&c, "dev", 0755);
+	cpio_add_char_dev(&c, "dev/console", 0600, 5, 1);
+	cpio_add_dir(&c, "proc", 0755);
+	cpio_add_dir(&c, "sys", 0755);
+	cpio_add_dir(&c, "newroot", 0755);
+	cpio_add_dir(&c, "saevm", 0755);
+	cpio_add_file(&c, "init", 0755, saevm_init_blob, (size_t)(saevm_init_blob_end - saevm_init_blob));
+	cpio_add_file(&c, "saevm/config", 0644, conf.buf, conf.len);
+	free(conf.buf);
+	if (add_modules(cfg, sb, &c, err) < 0) {
+		close(c.fd);
+		return -1;
+	}
+	if ((sb->initrd_fd = cpio_end(&c, err)) < 0)
+		return -1;
+	/* The kernel's own console is the UART, which the sandbox writes to
+	 * --console-log or nowhere: quiet, so the boot does not spend time
+	 * on it. A panic resets (panic=-1), which ends saevm. */
+	int n = snprintf(sb->cmdline, sizeof(sb->cmdline), "console=ttyS0 quiet panic=-1%s%s",
+			 cfg->params ? " " : "", cfg->params ? cfg->params : "");
+	if (n < 0 || (size_t)n >= sizeof(sb->cmdline))
+		return err_set(err, EXIT_USAGE, "the kernel command line is too long");
+	log_info("sandbox: root %s, kernel %s (%s), %u modules, %u shares", sb->rootfs, sb->kernel,
+		 sb->kernel_version[0] ? sb->kernel_version : "unknown release", sb->nmodules, sb->nexports);
+	return 0;
+}
+
+void sandbox_release(struct sandbox *sb)
+{
+	if (sb->initrd_fd >= 0)
+		close(sb->initrd_fd);
+	sb->initrd_fd = -1;
+}
+
+void sandbox_command_exited(struct sandbox *sb, int status)
+{
+	int none = -1;
+	atomic_compare_exchange_strong(&sb->command_status, &none, status);
+}

@@ -1,0 +1,61 @@
+/* sandbox.h - what `saevm sandbox` adds to a VM's life (vmm/main.c): it
+ * finds the root filesystem and its kernel, writes an initramfs in memory
+ * (saevm's own arm64 init, guest/sandbox_init.c, the modules the guest
+ * needs from the rootfs's /lib/modules, and the command to run), and says
+ * which directories the machine shares over virtio-9p. The machine
+ * (vmm/machine.c) then adds the shares and the stdio channel; the
+ * command's exit status comes back through sandbox_command_exited(). */
+#ifndef SAEVM_SANDBOX_H
+#define SAEVM_SANDBOX_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+
+#define SANDBOX_MAX_EXPORTS (VM_MAX_SHARES + 2) /* the root, the cwd, the --share's */
+#define SANDBOX_ROOT_TAG "saevm-root"
+#define SANDBOX_CWD_TAG "saevm-cwd"
+
+struct sandbox_export {
+	char host[4096];
+	char tag[33];
+	bool read_only;
+};
+
+struct sandbox {
+	char rootfs[4096];
+	char kernel[4096];
+	char kernel_version[128];
+	char cmdline[VM_MAX_PARAMS + 1];
+	int initrd_fd;           /* the initramfs, a memfd */
+	struct sandbox_export exports[SANDBOX_MAX_EXPORTS];
+	unsigned nexports;
+	unsigned nmodules;
+	atomic_int command_status; /* -1 until the guest's init reports it */
+};
+
+/* Everything before the VM exists: bad input fails here, with exit codes
+ * of saevm run (main maps them to 125). */
+int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct error *err);
+void sandbox_release(struct sandbox *sb);
+
+/* The default root filesystem: $XDG_DATA_HOME/saevm/rootfs, else
+ * ~/.local/share/saevm/rootfs. */
+int sandbox_default_rootfs(char *buf, size_t size);
+
+/* The guest's init reported the command's status. */
+void sandbox_command_exited(struct sandbox *sb, int status);
+
+/* The kernel release in an arm64 Image ("6.1.0-27-arm64"), from its
+ * "Linux version " banner; false when there is none. Pure, for tests. */
+bool sandbox_kernel_release(const void *image, size_t len, char *out, size_t size);
+
+/* The .ko paths (relative to the modules directory) that load `name`,
+ * dependencies first, from a modules.dep text; appends to list[*n] (at
+ * most max). 0 found, 1 not there, -1 too many. Pure, for tests. */
+int sandbox_resolve_module(const char *modules_dep, const char *name, char **list, unsigned *n, unsigned max);
+
+#endif
