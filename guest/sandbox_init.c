@@ -102,10 +102,12 @@ static void finish(int status)
 {
 	uint8_t b = (uint8_t)status;
 
+	/* Everything written reaches the host's files before saevm hears the
+	 * status: it ends the VM when it does. */
+	sync();
 	send_frame(STDIO_EXIT, &b, 1);
 	if (chan >= 0)
 		tcdrain(chan);
-	sync();
 	reboot(RB_POWER_OFF);
 	for (;;)
 		pause();

@@ -231,11 +231,16 @@ static void *console_thread(void *arg)
 	return NULL;
 }
 
+void console_keep_cooked(struct console *con)
+{
+	con->keep_cooked = true;
+}
+
 int console_start(struct console *con, struct error *err)
 {
 	int r;
 
-	con->in_is_tty = con->in_fd >= 0 && term_enter_raw(con->in_fd);
+	con->in_is_tty = con->in_fd >= 0 && !con->keep_cooked && term_enter_raw(con->in_fd);
 
 	r = pthread_create(&con->thread, NULL, console_thread, con);
 	if (r)

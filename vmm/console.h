@@ -32,6 +32,7 @@ typedef void (*console_resize_fn)(void *opaque, unsigned rows, unsigned cols);
 struct console {
 	int in_fd, out_fd;
 	bool in_is_tty;
+	bool keep_cooked;     /* leave a terminal stdin as it is (no raw mode, no escape keys) */
 	bool in_eof;
 	int wake_fd; /* eventfd: output queued, room for input, or stop */
 
@@ -66,6 +67,9 @@ void console_attach_events(struct console *con, console_eof_fn on_eof, console_r
 /* The terminal's size now; false when stdin is no terminal. */
 bool console_window_size(const struct console *con, unsigned *rows, unsigned *cols);
 void console_on_quit(struct console *con, console_quit_fn fn, void *opaque);
+/* A sandbox whose command has pipes, not a terminal: the user's terminal
+ * keeps its line editing, and its ^D is the end of input. */
+void console_keep_cooked(struct console *con);
 int console_start(struct console *con, struct error *err);
 /* Stops the thread and writes out everything still buffered. */
 void console_stop(struct console *con);

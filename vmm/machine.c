@@ -151,6 +151,8 @@ int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 	/* Created after the UART, the virtio console (or the sandbox's stdio
 	 * channel) takes the keyboard. */
 	if (r == 0 && vm->sandbox) {
+		if (!vm->sandbox->tty)
+			console_keep_cooked(&vm->console);
 		r = vm_add_device(vm, virtio_stdio_create(slot_base(slot), slot_spi(slot), &env, &vm->console, STDOUT_FILENO,
 							  STDERR_FILENO, command_exited, vm, err), err);
 		slot++;

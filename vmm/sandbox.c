@@ -375,7 +375,10 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 		entry(&conf, "share", "%s\t%s\t%s", tag, sh->guest[0] ? sh->guest : sb->exports[sb->nexports - 1].host,
 		      sh->read_only ? "ro" : "rw");
 	}
-	if (isatty(STDIN_FILENO)) {
+	/* A pseudo-terminal only when both ends are terminals: output sent to
+	 * a file or pipe stays the command's exact bytes, stderr apart. */
+	sb->tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	if (sb->tty) {
 		struct winsize ws;
 		entry(&conf, "tty", "1");
 		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
@@ -421,10 +424,11 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 	if ((sb->initrd_fd = cpio_end(&c, err)) < 0)
 		return -1;
 	/* The kernel's own console is the UART, which the sandbox writes to
-	 * --console-log or nowhere: quiet, so the boot does not spend time
-	 * on it. A panic resets (panic=-1), which ends saevm. */
-	int n = snprintf(sb->cmdline, sizeof(sb->cmdline), "console=ttyS0 quiet panic=-1%s%s",
-			 cfg->params ? " " : "", cfg->params ? cfg->params : "");
+	 * --console-log or nowhere: quiet when nobody reads it, so the boot
+	 * does not spend time on it. A panic resets (panic=-1), which ends
+	 * saevm. */
+	int n = snprintf(sb->cmdline, sizeof(sb->cmdline), "console=ttyS0%s panic=-1%s%s",
+			 cfg->console_log ? "" : " quiet", cfg->params ? " " : "", cfg->params ? cfg->params : "");
 	if (n < 0 || (size_t)n >= sizeof(sb->cmdline))
 		return err_set(err, EXIT_USAGE, "the kernel command line is too long");
 	log_info("sandbox: root %s, kernel %s (%s), %u modules, %u shares", sb->rootfs, sb->kernel,

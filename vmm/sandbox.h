@@ -34,6 +34,7 @@ struct sandbox {
 	struct sandbox_export exports[SANDBOX_MAX_EXPORTS];
 	unsigned nexports;
 	unsigned nmodules;
+	bool tty;                /* stdin and stdout are terminals: the command gets a pseudo-terminal */
 	atomic_int command_status; /* -1 until the guest's init reports it */
 };
 

@@ -34,3 +34,31 @@ for off, value in [(0x70, 0), (0x70, 3), (0x24, 1), (0x20, 1), (0x70, 11), (0x30
 ops += struct.pack('>BBH', 0, 0x80, 0) + b'\0' * 4  # process the queues
 ops += op(0, False, 0x60) + op(0, False, 0x100, 0, 3) + op(1, False, 0x100) + op(2, True, 0x70, 0)
 open('tests/fuzz/corpus/devices/blk-read', 'wb').write(bytes(ram) + ops)
+
+# 9p: version, attach, walk to dir/file, getattr, open, read, readdir of
+# dir, create, write, clunk: records of len[2] + T-message.
+def s9(text):
+    b = text.encode()
+    return struct.pack('<H', len(b)) + b
+
+def t9(mtype, tag, body):
+    return struct.pack('<IBH', 7 + len(body), mtype, tag) + body
+
+msgs = [
+    t9(100, 0xffff, struct.pack('<I', 65536) + s9('9P2000.L')),
+    t9(104, 1, struct.pack('<II', 0, 0xffffffff) + s9('u') + s9('') + struct.pack('<I', 0)),
+    t9(110, 2, struct.pack('<IIH', 0, 1, 2) + s9('dir') + s9('file')),
+    t9(24, 3, struct.pack('<IQ', 1, 0x7ff)),
+    t9(12, 4, struct.pack('<II', 1, 0)),
+    t9(116, 5, struct.pack('<IQI', 1, 0, 4096)),
+    t9(110, 6, struct.pack('<IIH', 0, 2, 1) + s9('dir')),
+    t9(12, 7, struct.pack('<II', 2, 0o200000)),
+    t9(40, 8, struct.pack('<IQI', 2, 0, 4096)),
+    t9(110, 9, struct.pack('<IIH', 0, 3, 1) + s9('dir')),
+    t9(14, 10, struct.pack('<I', 3) + s9('new') + struct.pack('<III', 2, 0o644, 0)),
+    t9(118, 11, struct.pack('<IQI', 3, 0, 5) + b'hello'),
+    t9(120, 12, struct.pack('<I', 3)),
+]
+import os
+os.makedirs('tests/fuzz/corpus/9p', exist_ok=True)
+open('tests/fuzz/corpus/9p/session', 'wb').write(b'\x00' + b''.join(struct.pack('<H', len(m)) + m for m in msgs))

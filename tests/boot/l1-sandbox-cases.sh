@@ -1,0 +1,70 @@
+# Runs in L1: saevm sandbox on a busybox rootfs (made by run.sh from
+# Debian's busybox-static and the kernel's own modules): exit statuses,
+# streams, the shared directory and its confinement, a pseudo-terminal.
+. /rig/lib.sh
+R=/rig/rootfs
+mkdir -p $R && tar -xf /rig/rootfs.tar -C $R
+SB="sandbox -k $K --rootfs $R"
+mkdir -p /work/share && cd /work/share
+
+# Exit statuses: the command's own, byte for byte; 126, 127 as env has them.
+case_ sb-exit42 42 60 "$SB -- sh -c 'exit 42'"
+case_ sb-false 1 60 "$SB -- false"
+case_ sb-true 0 60 "$SB true"
+case_ sb-notfound 127 60 "$SB -- /nonexistent" "saevm-init: /nonexistent: No such file or directory"
+printf 'echo hi\n' > /work/share/noexec.sh; chmod 644 /work/share/noexec.sh
+case_ sb-noexec 126 60 "$SB -- ./noexec.sh" "Permission denied"
+case_ sb-kill9 137 60 "$SB -- sh -c 'kill -9 \$\$'"
+case_ sb-badopt 125 10 "$SB --bogus -- true" "saevm: error: unknown option"
+case_ sb-norootfs 125 10 "sandbox -k $K --rootfs /nonexistent -- true" "no root filesystem at /nonexistent"
+
+# Streams: stdout and stderr apart and exact; the kernel's messages in neither.
+t0=$(cut -d' ' -f1 /proc/uptime)
+saevm $SB -- sh -c 'echo out; echo err >&2' > /tmp/o.txt 2> /tmp/e.txt; rc=$?
+verdict sb-streams "$([ $rc = 0 ] && [ "$(cat /tmp/o.txt)" = out ] && [ "$(cat /tmp/e.txt)" = err ] &&
+  [ "$(wc -c < /tmp/o.txt)" = 4 ] && [ "$(wc -c < /tmp/e.txt)" = 4 ] || echo "rc=$rc out='$(head -c 200 /tmp/o.txt)' err='$(head -c 300 /tmp/e.txt)'")"
+printf data | saevm $SB -- cat > /tmp/o.txt 2>/tmp/e.txt; rc=$?
+verdict sb-stdin-eof "$([ $rc = 0 ] && [ "$(cat /tmp/o.txt)" = data ] || echo "rc=$rc out='$(cat /tmp/o.txt)' err='$(head -c 300 /tmp/e.txt)'")"
+head -c 4194304 /dev/urandom > /tmp/rand.bin
+saevm $SB -- cat < /tmp/rand.bin > /tmp/rand.out 2>/tmp/e.txt; rc=$?
+verdict sb-4mib-through-cat "$([ $rc = 0 ] && [ "$(sha /tmp/rand.bin)" = "$(sha /tmp/rand.out)" ] || echo "rc=$rc $(wc -c < /tmp/rand.out) bytes back; $(head -c 300 /tmp/e.txt)")"
+saevm $SB --console-log /tmp/klog.txt -- true > /tmp/o.txt 2>&1
+verdict sb-kernel-log-apart "$([ ! -s /tmp/o.txt ] && grep -q 'Linux version' /tmp/klog.txt || echo "output '$(head -c 200 /tmp/o.txt)'")"
+
+# The share: the guest's files on the host, with their bytes and owner.
+echo "from the host" > /work/share/host.txt
+case_ sb-share-rw 0 60 "$SB -- sh -c 'cat host.txt; echo made in the guest > made.txt; mkdir -p d/e; echo x > d/e/f; pwd'" \
+  "from the host" "/work/share"
+verdict sb-share-files "$([ "$(cat /work/share/made.txt 2>/dev/null)" = "made in the guest" ] && [ -f /work/share/d/e/f ] || echo 'guest files missing on the host')"
+# As another user: saevm runs as uid 4242 and the command as that user.
+mkdir -p /work/user && chown 4242:4242 /work/user && chmod 666 /dev/kvm
+(cd /work/user && /rig/run-as 4242 4242 /rig/saevm $SB -- sh -c 'id -u; echo mine > mine.txt') > /tmp/sb-user.out 2>&1; rc=$?
+sed 's/^/[sb-user] /' /tmp/sb-user.out
+verdict sb-owner "$([ $rc = 0 ] && grep -qx 4242 /tmp/sb-user.out && [ "$(stat -c %u:%g /work/user/mine.txt 2>/dev/null)" = 4242:4242 ] || echo "rc=$rc owner $(stat -c %u:%g /work/user/mine.txt 2>&1)")"
+
+# Confinement: a symlink to /etc is the guest's /etc; .. leads to the
+# guest's root; a rename to ../x stays in the guest's world.
+echo l1-only > /etc/l1-secret
+ln -sf /etc /work/share/etclink
+case_ sb-escape 0 60 "$SB -- sh -c 'cat etclink/l1-secret; cd ../../..; ls /rig/saevm; echo x > esc.txt; mv esc.txt ../escaped; echo done'" "done"
+verdict sb-escape-stays "$(! grep -q l1-only /tmp/sb-escape.out && ! grep -q '^\[sb-escape\] /rig/saevm$' /tmp/sb-escape.out && [ ! -e /work/escaped ] || echo 'the guest reached outside its share')"
+# A read-only share refuses changes; the host's files stay.
+mkdir -p /work/ro && echo keep > /work/ro/k.txt
+case_ sb-ro 0 60 "$SB --share /work/ro=/ro,ro -- sh -c 'cat /ro/k.txt; echo no > /ro/k.txt || echo refused; touch /ro/new || echo refused2'" \
+  "keep" "refused" "refused2"
+verdict sb-ro-unchanged "$([ "$(cat /work/ro/k.txt)" = keep ] && [ ! -e /work/ro/new ] || echo 'read-only share changed')"
+# fsync in the guest: the bytes are in the host file while the guest still runs.
+rm -f /work/share/synced.bin
+saevm $SB -- sh -c 'head -c 65536 /dev/urandom > synced.bin; sha256sum synced.bin; fsync synced.bin 2>/dev/null || sync synced.bin; echo synced; sleep 4' > /tmp/sync.out 2>&1 &
+pid=$!; n=0
+while ! grep -q synced /tmp/sync.out && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
+hostsha=$(sha /work/share/synced.bin 2>/dev/null)
+wait $pid
+sed 's/^/[sb-fsync] /' /tmp/sync.out
+verdict sb-fsync "$(grep -q "^$hostsha " /tmp/sync.out || echo "host had $hostsha when the guest said synced")"
+
+# An interactive shell through a pseudo-terminal.
+/rig/pty-run 'uname -m\nexit 7\n' saevm $SB > /tmp/sb-pty.out 2>&1; rc=$?
+tr -d '\r' < /tmp/sb-pty.out | sed 's/^/[sb-pty] /' | tail -5
+verdict sb-pty "$([ $rc = 7 ] && tr -d '\r' < /tmp/sb-pty.out | grep -qx aarch64 || echo "rc=$rc")"
+echo "@@L1 cases-done"
