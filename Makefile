@@ -194,6 +194,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 install: all
 	install -D -m 755 $(OUT)/saevm $(DESTDIR)$(PREFIX)/bin/saevm
+	install -D -m 755 tools/saevm-mkrootfs $(DESTDIR)$(PREFIX)/bin/saevm-mkrootfs
 	install -D -m 644 saevm.1 $(DESTDIR)$(PREFIX)/share/man/man1/saevm.1
 	install -D -m 644 vmm.conf.example $(DESTDIR)$(PREFIX)/share/doc/saevm/vmm.conf.example
 

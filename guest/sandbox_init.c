@@ -122,7 +122,7 @@ static struct {
 	uid_t uid;
 	gid_t gid;
 	char *cwd, *term;
-	bool tty;
+	bool tty, overlay;
 	unsigned rows, cols;
 	char *argv[MAX_ARGS + 1];
 	unsigned argc;
@@ -175,6 +175,8 @@ static void read_config(void)
 			cfg.cwd = v;
 		else if (!strcmp(p, "term"))
 			cfg.term = v;
+		else if (!strcmp(p, "root"))
+			cfg.overlay = !strcmp(v, "overlay");
 		else if (!strcmp(p, "tty"))
 			cfg.tty = v[0] == '1';
 		else if (!strcmp(p, "rows"))
@@ -273,7 +275,20 @@ static void mount_9p(const char *tag, const char *where, bool ro)
 static void enter_root(void)
 {
 	mkdir("/newroot", 0755);
-	mount_9p("saevm-root", "/newroot", false);
+	if (cfg.overlay) {
+		/* The rootfs read-only below, the guest's changes in a tmpfs. */
+		mkdir("/lower", 0755);
+		mkdir("/up", 0755);
+		mount_9p("saevm-root", "/lower", true);
+		if (mount("tmpfs", "/up", "tmpfs", 0, "mode=0755") < 0 || mkdir("/up/upper", 0755) < 0 ||
+		    mkdir("/up/work", 0755) < 0 ||
+		    mount("overlay", "/newroot", "overlay", 0, "lowerdir=/lower,upperdir=/up/upper,workdir=/up/work") < 0) {
+			say("cannot lay a writable overlay over the root filesystem: %s", strerror(errno));
+			finish(125);
+		}
+	} else {
+		mount_9p("saevm-root", "/newroot", false);
+	}
 	if (chdir("/newroot") < 0) {
 		say("cannot enter the root filesystem: %s", strerror(errno));
 		finish(125);

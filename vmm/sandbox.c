@@ -213,7 +213,7 @@ static int kernel_release(struct sandbox *sb, struct error *err)
  * initramfs. A module the kernel has built in is skipped. */
 static int add_modules(const struct vm_config *cfg, struct sandbox *sb, struct cpio *c, struct error *err)
 {
-	const char *wanted[8] = { "virtio_mmio", "virtio_console", "9pnet_virtio", "9p" };
+	const char *wanted[10] = { "virtio_mmio", "virtio_console", "9pnet_virtio", "9p" };
 	unsigned nwanted = 4, n = 0;
 	char dir[4400], path[4600], *list[MAX_MODULES], *dep, *builtin;
 	char listing[MAX_MODULES * 96] = "";
@@ -225,6 +225,8 @@ static int add_modules(const struct vm_config *cfg, struct sandbox *sb, struct c
 		wanted[nwanted++] = "virtio_net";
 	if (cfg->rng)
 		wanted[nwanted++] = "virtio_rng";
+	if (sb->overlay)
+		wanted[nwanted++] = "overlay";
 	snprintf(dir, sizeof(dir), "%s/lib/modules/%s", sb->rootfs, sb->kernel_version);
 	if (!sb->kernel_version[0] || !is_dir(dir)) {
 		log_warn("sandbox: %s has no lib/modules/%s for kernel %s: loading no modules (the kernel must have "
@@ -347,6 +349,11 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 		return -1;
 	if (kernel_release(sb, err) < 0)
 		return -1;
+	/* A rootfs this user cannot change (root's, made by saevm-mkrootfs)
+	 * is the lower layer of an overlay whose upper layer is the guest's
+	 * tmpfs: the sandbox can write anywhere, and its changes to the
+	 * rootfs last as long as it does. The shares are written through. */
+	sb->overlay = access(sb->rootfs, W_OK) != 0;
 	if (!getcwd(cwd, sizeof(cwd)))
 		return err_errno(err, EXIT_HOST_ERROR, errno, "getcwd");
 	/* 9p fids hold host descriptors: a tree walk needs many. */
@@ -364,6 +371,8 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 	entry(&conf, "gid", "%u", (unsigned)getgid());
 	entry(&conf, "cwd", "%s", cwd);
 	entry(&conf, "msize", "%s", MSIZE);
+	if (sb->overlay)
+		entry(&conf, "root", "overlay");
 	if (strcmp(cwd, "/"))
 		entry(&conf, "share", "%s\t%s\trw", SANDBOX_CWD_TAG, cwd);
 	for (unsigned i = 0; i < cfg->nshares; i++) {

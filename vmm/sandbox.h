@@ -35,6 +35,7 @@ struct sandbox {
 	unsigned nexports;
 	unsigned nmodules;
 	bool tty;                /* stdin and stdout are terminals: the command gets a pseudo-terminal */
+	bool overlay;            /* the rootfs is not ours to change: the guest writes to a tmpfs above it */
 	atomic_int command_status; /* -1 until the guest's init reports it */
 };
 

@@ -49,14 +49,29 @@ mkdir -p "$RFS/lib/modules/$RIG_KVER"
 cp "$MD"/modules.dep "$MD"/modules.builtin "$RFS/lib/modules/$RIG_KVER/"
 (cd "$MD" && cp --parents kernel/drivers/virtio/virtio_mmio.ko kernel/drivers/char/virtio_console.ko \
    kernel/drivers/char/hw_random/virtio-rng.ko kernel/net/9p/9pnet.ko kernel/net/9p/9pnet_virtio.ko \
-   kernel/fs/9p/9p.ko kernel/fs/fscache/fscache.ko kernel/fs/netfs/netfs.ko "$RFS/lib/modules/$RIG_KVER/")
+   kernel/fs/9p/9p.ko kernel/fs/fscache/fscache.ko kernel/fs/netfs/netfs.ko kernel/fs/overlayfs/overlay.ko \
+   "$RFS/lib/modules/$RIG_KVER/")
 tar -cf "$W/rootfs.tar" -C "$RFS" .
 for t in pty-run run-as; do aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$W/$t" tests/boot/$t.c; done
 tests/rig/mk-initramfs.sh -o "$W/l1-sandbox.cpio" --init tests/boot/l1-sandbox-cases.sh "${COMMON[@]}" \
   --add "$W/rootfs.tar:/rig/rootfs.tar" --add "$W/pty-run:/rig/pty-run" --add "$W/run-as:/rig/run-as"
 
+# The Debian run: a rootfs made with tools/saevm-mkrootfs (cached; a few
+# minutes the first time), as an ext4 image that is L1's disk.
+DEBIAN_ROOTFS=${SAEVM_RIG_CACHE:-$HOME/.cache/saevm-rig}/debian-rootfs
+if [[ " ${SAEVM_BOOT_RUNS:-debian} " == *" debian "* ]]; then
+  if [[ ! -f $DEBIAN_ROOTFS/.complete ]]; then
+    rm -rf "$DEBIAN_ROOTFS"
+    tools/saevm-mkrootfs "$DEBIAN_ROOTFS" bookworm && touch "$DEBIAN_ROOTFS/.complete"
+  fi
+  rm -f "$W/debian.img"
+  mke2fs -q -t ext4 -d "$DEBIAN_ROOTFS" "$W/debian.img" "$(( $(du -sm "$DEBIAN_ROOTFS" | cut -f1) * 13 / 10 + 64 ))M"
+  tests/rig/mk-initramfs.sh -o "$W/l1-debian.cpio" --init tests/boot/l1-debian-cases.sh "${COMMON[@]}" \
+    --modules "virtio_mmio virtio_blk ext4 crc32c_generic"
+fi
+
 pass=0 fail=0
-for run in ${SAEVM_BOOT_RUNS:-gic3 gic2 io net faults sandbox}; do
+for run in ${SAEVM_BOOT_RUNS:-gic3 gic2 io net faults sandbox debian}; do
   log=$W/boot-$run.log
   case $run in
     gic3) args=(--initrd "$W/l1.cpio" --gic 3);;
@@ -65,6 +80,7 @@ for run in ${SAEVM_BOOT_RUNS:-gic3 gic2 io net faults sandbox}; do
     net) args=(--initrd "$W/l1-net.cpio" --gic 3);;
     faults) args=(--initrd "$W/l1-faults.cpio" --gic 3 --disk "$W/faults.img");;
     sandbox) args=(--initrd "$W/l1-sandbox.cpio" --gic 3);;
+    debian) args=(--initrd "$W/l1-debian.cpio" --gic 3 --disk "$W/debian.img");;
   esac
   echo "boot: L1 run '$run' (log $log)"
   tests/rig/boot-l1.sh "${args[@]}" --log "$log" --timeout "$([[ $run == net ]] && echo 1500 || echo 600)" --quiet || true

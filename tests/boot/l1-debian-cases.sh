@@ -1,0 +1,10 @@
+# Runs in L1: saevm sandbox on a Debian arm64 rootfs made the documented
+# way (tools/saevm-mkrootfs), L1's /dev/vda: its own kernel from /boot and
+# its modules from /lib/modules, as a user gets them.
+. /rig/lib.sh
+mkdir -p /mnt/debian && mount -t ext4 /dev/vda /mnt/debian || echo "@@TEST sb-debian FAIL cannot mount the rootfs"
+mkdir -p /tmp/proj && cd /tmp/proj
+case_ sb-debian-arch 0 300 "sandbox --rootfs /mnt/debian -m 512 -- dpkg --print-architecture" "arm64"
+case_ sb-debian-bash 3 300 "sandbox --rootfs /mnt/debian -- bash -c 'echo \$BASH_VERSION; touch made-by-debian; exit 3'" "5."
+verdict sb-debian-share "$([ -f /tmp/proj/made-by-debian ] || echo 'the file made in the guest is not here')"
+echo "@@L1 cases-done"
