@@ -100,4 +100,40 @@ for i in 1 2 3 4 5; do
        END{printf "@@B mem_kb=%d\n@@B ram_touched_kb=%d\n", rss, ram}' /proc/$vm/smaps
   kill $vm; wait $vm 2>/dev/null
 done
+# The sandbox (busybox rootfs over 9p): `saevm sandbox -- true` start to
+# exit against `saevm run` of the same kernel to userspace and poweroff,
+# alternately; 64 MiB through the share against virtio-blk above (both on
+# L1's rootfs); stat of a 10,000-file tree, cold and warm, against L1.
+R=/rig/rootfs; mkdir -p $R && tar -xf /rig/rootfs.tar -C $R
+el() { awk -v a=$1 -v b=$(cut -d' ' -f1 /proc/uptime) 'BEGIN{printf "%.2f", b-a}'; }
+for i in 1 2 3 4 5; do
+  t0=$(cut -d' ' -f1 /proc/uptime); saevm run -k $K -i $L2 -p quiet -m 256 > /dev/null 2>&1
+  echo "@@B run_whole=$(el $t0)"
+  t0=$(cut -d' ' -f1 /proc/uptime); saevm sandbox -k $K --rootfs $R --cpu-features $CPUF -m 256 -- true > /dev/null 2>&1
+  echo "@@B sandbox_true=$(el $t0)"
+done
+mkdir -p /work/sb && cd /work/sb
+# seconds of a busybox dd ("..., 1.234 seconds, ...")
+dds() { sed -n 's/.* copied, \([0-9.]*\) seconds.*/\1/p' "$1" | head -1; }
+for i in 1 2 3 4 5; do
+  rm -f f.bin; sync; echo 3 > /proc/sys/vm/drop_caches
+  saevm sandbox -k $K --rootfs $R --cpu-features $CPUF -- sh -c 'dd if=/dev/zero of=f.bin bs=1M count=64 conv=fsync 2>/tmp/w;
+    echo 3 > /proc/sys/vm/drop_caches; dd if=f.bin of=/dev/null bs=1M 2>/tmp/r; cat /tmp/w /tmp/r' > /tmp/sbdd.out 2>&1
+  grep 'seconds' /tmp/sbdd.out | sed -n 1p > /tmp/w1; grep 'seconds' /tmp/sbdd.out | sed -n 2p > /tmp/r1
+  echo "@@B share_write=$(dds /tmp/w1)"
+  echo "@@B share_read=$(dds /tmp/r1)"
+done
+rm -f f.bin
+mkdir -p /work/sb/tree && cd /work/sb/tree
+for d in $(seq 100); do mkdir d$d; (cd d$d && for f in $(seq 100); do : > f$f; done); done
+cd /work/sb
+for i in 1 2 3 4 5; do
+  t0=$(cut -d' ' -f1 /proc/uptime); find tree -type f | xargs stat > /dev/null; echo "@@B stat_l1=$(el $t0)"
+done
+for i in 1 2 3; do
+  saevm sandbox -k $K --rootfs $R --cpu-features $CPUF -- sh -c 'for p in cold warm; do
+    t0=$(cut -d" " -f1 /proc/uptime); find tree -type f | xargs stat > /dev/null
+    t1=$(cut -d" " -f1 /proc/uptime); echo "@@B stat_share_$p=$(awk -v a=$t0 -v b=$t1 "BEGIN{printf \"%.2f\", b-a}")"; done' 2>&1 |
+    grep '@@B'
+done
 echo "@@B done"

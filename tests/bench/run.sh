@@ -17,7 +17,8 @@ echo "${BENCH_CPU_FEATURES:-all}" > "$W/bench-cpu-features"
 tests/rig/mk-initramfs.sh -o "$W/bench-l1.cpio" --init tests/bench/l1-bench.sh --modules tun \
   --add "$W/bench-cpu-features:/rig/bench-cpu-features" \
   --add build/arm64/saevm:/rig/saevm --add build/bare-exit:/rig/bare-exit --add "$RIG_IMAGE:/rig/Image" \
-  --add "$W/bench-l2.cpio:/rig/l2.cpio" --add build/guest/probe.img:/rig/probe.img
+  --add "$W/bench-l2.cpio:/rig/l2.cpio" --add build/guest/probe.img:/rig/probe.img --add "$W/rootfs.tar:/rig/rootfs.tar"
+tests/rig/mk-sandbox-rootfs.sh "$W/rootfs.tar"
 echo "bench: booting the rig; this takes a few minutes (log: $W/bench.log)"
 tests/rig/boot-l1.sh --initrd "$W/bench-l1.cpio" --log "$W/bench.log" --timeout 900 --quiet || true
 grep -q '@@B done' "$W/bench.log" || { echo "bench: the run did not finish (see $W/bench.log)"; exit 1; }

@@ -38,20 +38,7 @@ tests/rig/mk-initramfs.sh -o "$W/l1-faults.cpio" --init tests/boot/l1-faults-cas
 
 # The sandbox run: a busybox rootfs with the kernel's own modules for the
 # sandbox's initramfs (9p, virtio), as a tar L1 unpacks; a pty driver.
-RFS=$PWD/$W/rootfs; rm -rf "$RFS"
-mkdir -p "$RFS"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,work,boot,lib/modules}
-cp "$RIG_BUSYBOX" "$RFS/bin/busybox"
-for a in sh cat echo true false ls mkdir mv rm cp id pwd sleep head sha256sum sync uname kill stat find xargs \
-         dd touch ln wc tr chmod date test env printf grep sed tail; do ln -sf busybox "$RFS/bin/$a"; done
-echo 'root:x:0:0:root:/root:/bin/sh' > "$RFS/etc/passwd"
-MD=$RIG_MODROOT/lib/modules/$RIG_KVER
-mkdir -p "$RFS/lib/modules/$RIG_KVER"
-cp "$MD"/modules.dep "$MD"/modules.builtin "$RFS/lib/modules/$RIG_KVER/"
-(cd "$MD" && cp --parents kernel/drivers/virtio/virtio_mmio.ko kernel/drivers/char/virtio_console.ko \
-   kernel/drivers/char/hw_random/virtio-rng.ko kernel/net/9p/9pnet.ko kernel/net/9p/9pnet_virtio.ko \
-   kernel/fs/9p/9p.ko kernel/fs/fscache/fscache.ko kernel/fs/netfs/netfs.ko kernel/fs/overlayfs/overlay.ko \
-   "$RFS/lib/modules/$RIG_KVER/")
-tar -cf "$W/rootfs.tar" -C "$RFS" .
+tests/rig/mk-sandbox-rootfs.sh "$W/rootfs.tar"
 for t in pty-run run-as; do aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$W/$t" tests/boot/$t.c; done
 tests/rig/mk-initramfs.sh -o "$W/l1-sandbox.cpio" --init tests/boot/l1-sandbox-cases.sh "${COMMON[@]}" \
   --add "$W/rootfs.tar:/rig/rootfs.tar" --add "$W/pty-run:/rig/pty-run" --add "$W/run-as:/rig/run-as"
