@@ -724,68 +724,40 @@ static int reply_new_entry(struct fid *dir, const char *name, struct out *o)
 	return 0;
 }
 
-static int do_mkdir(struct p9_server *s, struct msg *m, struct out *o)
+/* Tmkdir, Tsymlink and Tmknod: a new entry in a directory fid, which a
+ * root server gives to the guest's user. */
+static int do_make(struct p9_server *s, struct msg *m, struct out *o, uint8_t type)
 {
-	uint32_t id = get32(m), mode, gid;
-	char name[NAME_MAX_9P + 1];
-	struct fid *dir;
-	int r;
-
-	get_str(m, name, sizeof(name));
-	mode = get32(m);
-	gid = get32(m);
-	if (m->bad)
-		return -EINVAL;
-	if ((r = creating(s, id, name, &dir)) < 0)
-		return r;
-	if (mkdirat(dir->fd, name, mode & 07777) < 0)
-		return -errno;
-	own(s, dir->fd, name, dir->uid, gid);
-	return reply_new_entry(dir, name, o);
-}
-
-static int do_symlink(struct p9_server *s, struct msg *m, struct out *o)
-{
-	uint32_t id = get32(m), gid;
+	uint32_t id = get32(m), mode = 0, gid;
 	char name[NAME_MAX_9P + 1], *target = s->link_target;
 	struct fid *dir;
 	int r;
 
 	get_str(m, name, sizeof(name));
-	get_str(m, target, sizeof(s->link_target));
+	if (type == Tsymlink)
+		get_str(m, target, sizeof(s->link_target));
+	else
+		mode = get32(m);
+	if (type == Tmknod) {
+		get32(m); /* major */
+		get32(m); /* minor */
+	}
 	gid = get32(m);
 	if (m->bad)
 		return -EINVAL;
 	if ((r = creating(s, id, name, &dir)) < 0)
 		return r;
-	/* The link is stored as given; the server never follows it. */
-	if (symlinkat(target, dir->fd, name) < 0)
-		return -errno;
-	own(s, dir->fd, name, dir->uid, gid);
-	return reply_new_entry(dir, name, o);
-}
-
-static int do_mknod(struct p9_server *s, struct msg *m, struct out *o)
-{
-	uint32_t id = get32(m), mode, gid;
-	char name[NAME_MAX_9P + 1];
-	struct fid *dir;
-	int r;
-
-	get_str(m, name, sizeof(name));
-	mode = get32(m);
-	get32(m); /* major */
-	get32(m); /* minor */
-	gid = get32(m);
-	if (m->bad)
-		return -EINVAL;
-	if ((r = creating(s, id, name, &dir)) < 0)
-		return r;
-	/* FIFOs and sockets may be made (the guest binds its own sockets);
-	 * device nodes never: the share is no door to host devices. */
-	if (!S_ISFIFO(mode) && !S_ISSOCK(mode))
+	if (type == Tmkdir)
+		r = mkdirat(dir->fd, name, mode & 07777);
+	else if (type == Tsymlink)
+		r = symlinkat(target, dir->fd, name); /* stored as given; the server never follows it */
+	else if (S_ISFIFO(mode) || S_ISSOCK(mode))
+		r = mknodat(dir->fd, name, (mode & 07777) | (mode & S_IFMT), 0);
+	else /* FIFOs and sockets may be made (the guest binds its own
+	      * sockets); device nodes never: the share is no door to host
+	      * devices. */
 		return -EPERM;
-	if (mknodat(dir->fd, name, (mode & 07777) | (mode & S_IFMT), 0) < 0)
+	if (r < 0)
 		return -errno;
 	own(s, dir->fd, name, dir->uid, gid);
 	return reply_new_entry(dir, name, o);
@@ -811,7 +783,11 @@ static int do_readlink(struct p9_server *s, struct msg *m, struct out *o)
 	return 0;
 }
 
-static int do_read(struct p9_server *s, const struct vq_chain *c, struct msg *m, struct out *o)
+/* Tread and Twrite: preadv/pwritev straight between the file and the
+ * chain's buffers (Rread's data follows its 11-byte header in the
+ * writable side; Twrite's follows its 23-byte header in the readable). */
+static int do_io(struct p9_server *s, const struct vq_chain *c, struct msg *m, struct out *o, uint32_t size,
+		 bool write)
 {
 	struct fid *f = lookup(s, get32(m));
 	uint64_t offset = get64(m);
@@ -820,51 +796,29 @@ static int do_read(struct p9_server *s, const struct vq_chain *c, struct msg *m,
 	unsigned n;
 	ssize_t r;
 
-	if (m->bad)
+	if (m->bad || (write && count > size - 23))
 		return -EINVAL;
 	if (!f || f->open_fd < 0)
 		return -EBADF;
 	if (f->type == S_IFDIR)
 		return -EISDIR;
-	if (count > s->msize - 11)
-		count = s->msize - 11;
-	if (count > c->in_len - 11)
-		count = (uint32_t)(c->in_len - 11);
-	n = count ? vq_chain_slice(c, true, 11, count, iov, VQ_MAX_CHAIN) : 0;
-	do
-		r = n ? preadv(f->open_fd, iov, (int)n, (off_t)offset) : 0;
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	s->stats.bytes_read += (uint64_t)r;
-	put32(o, (uint32_t)r);
-	o->len += (size_t)r; /* the data is in the chain already, after the header */
-	return 0;
-}
-
-static int do_write(struct p9_server *s, const struct vq_chain *c, struct msg *m, struct out *o, uint32_t size)
-{
-	struct fid *f = lookup(s, get32(m));
-	uint64_t offset = get64(m);
-	uint32_t count = get32(m);
-	struct iovec *iov = s->iov;
-	unsigned n;
-	ssize_t r;
-
-	if (m->bad || count > size - 23)
-		return -EINVAL;
-	if (!f || f->open_fd < 0)
-		return -EBADF;
-	if (s->read_only)
+	if (write && s->read_only)
 		return -EROFS;
-	n = count ? vq_chain_slice(c, false, 23, count, iov, VQ_MAX_CHAIN) : 0;
+	if (!write && count > s->msize - 11)
+		count = s->msize - 11;
+	if (!write && count > c->in_len - 11)
+		count = (uint32_t)(c->in_len - 11);
+	n = count ? vq_chain_slice(c, !write, write ? 23 : 11, count, iov, VQ_MAX_CHAIN) : 0;
 	do
-		r = n ? pwritev(f->open_fd, iov, (int)n, (off_t)offset) : 0;
+		r = !n ? 0 : write ? pwritev(f->open_fd, iov, (int)n, (off_t)offset)
+				   : preadv(f->open_fd, iov, (int)n, (off_t)offset);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -errno;
-	s->stats.bytes_written += (uint64_t)r;
+	*(write ? &s->stats.bytes_written : &s->stats.bytes_read) += (uint64_t)r;
 	put32(o, (uint32_t)r);
+	if (!write)
+		o->len += (size_t)r; /* the data is in the chain already, after the header */
 	return 0;
 }
 
@@ -1187,13 +1141,11 @@ static int dispatch(struct p9_server *s, const struct vq_chain *c, uint8_t type,
 	case Tsetattr: return do_setattr(s, m);
 	case Tlopen: return do_lopen(s, m, o);
 	case Tlcreate: return do_lcreate(s, m, o);
-	case Tread: return do_read(s, c, m, o);
-	case Twrite: return do_write(s, c, m, o, size);
+	case Tread: return do_io(s, c, m, o, size, false);
+	case Twrite: return do_io(s, c, m, o, size, true);
 	case Treaddir: return do_readdir(s, m, o);
 	case Treadlink: return do_readlink(s, m, o);
-	case Tmkdir: return do_mkdir(s, m, o);
-	case Tsymlink: return do_symlink(s, m, o);
-	case Tmknod: return do_mknod(s, m, o);
+	case Tmkdir: case Tsymlink: case Tmknod: return do_make(s, m, o, type);
 	case Tstatfs: return do_statfs(s, m, o);
 	case Tfsync: return do_fsync(s, m);
 	case Tlock: return do_lock(m, o, false);
