@@ -16,10 +16,11 @@
  *                   device on this thread; they are cheap and must not
  *                   queue). Only these threads take SIG_VCPU_KICK, which
  *                   with kvm_run.immediate_exit pulls them out of KVM_RUN.
- *   console thread  stdin -> the console device's receive side (UART FIFO
- *                   or hvc0's receive queue), the output ring -> stdout
- *                   (vmm/console.h). Never holds a device lock while it
- *                   blocks.
+ *   console thread  stdin -> the console device's receive side (UART FIFO,
+ *                   hvc0's receive queue, or the sandbox's stdio frames),
+ *                   the output ring -> stdout (vmm/console.h), SIGWINCH ->
+ *                   the sandbox's window-size frame. Never holds a device
+ *                   lock while it blocks.
  *   I/O threads     one per virtio device (vmm/iothread.h): woken by the
  *                   QueueNotify eventfd (KVM ioeventfd, or the vCPU thread
  *                   signals it), they walk the queue, do the I/O (disk
@@ -27,7 +28,12 @@
  *                   used ring and raise the interrupt (irqfd, or
  *                   KVM_IRQ_LINE). Register accesses stay on vCPU threads.
  *                   A NIC's thread also runs its backend (libslirp's poll
- *                   loop, or the tap). Each holds a queue's lock only for a
+ *                   loop, or the tap). A 9p share's thread serves its
+ *                   requests against the host directory (openat2, preadv
+ *                   and pwritev into guest buffers). The sandbox's stdio
+ *                   channel's thread writes the command's output to
+ *                   stdout and stderr, waiting (100 ms polls, ended by
+ *                   reset or stop) while they are full. Each holds a queue's lock only for a
  *                   bounded pass (64 chains or 32 MiB) and ends it early
  *                   when a vCPU resetting the device, or stop, waits for
  *                   the lock (devices/virtio_mmio.c says what each lock
