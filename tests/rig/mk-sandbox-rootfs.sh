@@ -11,6 +11,7 @@ ENVF=${SAEVM_RIG_ENV:-${SAEVM_RIG_CACHE:-$HOME/.cache/saevm-rig}/rig.env}
 # shellcheck disable=SC1090
 source "$ENVF"
 RFS=$(mktemp -d); trap 'rm -rf "$RFS"' EXIT
+chmod 755 "$RFS" # the tar keeps it: L1 users must read the rootfs
 mkdir -p "$RFS"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,work,boot,lib/modules}
 cp "$RIG_BUSYBOX" "$RFS/bin/busybox"
 for a in sh cat echo true false ls mkdir mv rm cp id pwd sleep head sha256sum sync uname kill stat find xargs \
