@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 D=$(mktemp -d); trap 'rm -rf "$D"' EXIT
 make -s install PREFIX=/opt/saevm DESTDIR="$D" >/dev/null
 fail=0
-for f in bin/saevm share/man/man1/saevm.1 share/doc/saevm/vmm.conf.example; do
+for f in bin/saevm bin/saevm-mkrootfs share/man/man1/saevm.1 share/doc/saevm/vmm.conf.example; do
   [[ -f $D/opt/saevm/$f ]] || { echo "install: missing $f"; fail=1; }
 done
 "$D/opt/saevm/bin/saevm" version | grep -q '^saevm ' || { echo "install: the binary does not run"; fail=1; }
