@@ -67,7 +67,10 @@ sed 's/^/[sb-fsync] /' /tmp/sync.out
 verdict sb-fsync "$(grep -q "^$hostsha " /tmp/sync.out || echo "host had $hostsha when the guest said synced")"
 
 # An interactive shell through a pseudo-terminal.
-/rig/pty-run 'uname -m\nexit 7\n' saevm $SB > /tmp/sb-pty.out 2>&1; rc=$?
-tr -d '\r' < /tmp/sb-pty.out | sed 's/^/[sb-pty] /' | tail -5
+# pty-run's window is 30 x 100, then 50 x 120: the guest sees both.
+timeout -s KILL 120 /rig/pty-run 'uname -m\nstty size\n@expect 30 100\n@resize\nstty size\n@expect 50 120\nexit 7\n' saevm $SB > /tmp/sb-pty.out 2>&1; rc=$?
+tr -d '\r' < /tmp/sb-pty.out | sed 's/^/[sb-pty] /' | tail -8
 verdict sb-pty "$([ $rc = 7 ] && tr -d '\r' < /tmp/sb-pty.out | grep -qx aarch64 || echo "rc=$rc")"
+verdict sb-pty-winsize "$(tr -d '\r' < /tmp/sb-pty.out | grep -qx '30 100' && tr -d '\r' < /tmp/sb-pty.out | grep -qx '50 120' ||
+  echo 'the guest did not see the window sizes')"
 echo "@@L1 cases-done"

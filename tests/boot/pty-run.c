@@ -1,5 +1,7 @@
 /* pty-run - runs a command on a new pseudo-terminal, types the bytes of
- * its first argument into it (one line every 0.5 s; "\\n" ends a line), and copies what the
+ * its first argument into it (one line every 0.5 s; "\\n" ends a line; the
+ * line "@resize" makes the window 50 x 120 instead, "@expect TEXT" waits
+ * until TEXT has been shown), and copies what the
  * terminal shows to stdout: the rig's stand-in for a person at a terminal
  * (busybox has no script(1)). Exits with the command's status.
  *   pty-run "uname -m\nexit 3\n" saevm sandbox ... */
@@ -7,6 +9,7 @@
 #include <pty.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,13 +43,27 @@ int main(int argc, char **argv)
 	}
 	in = text;
 	nanosleep(&half, NULL);
+	static char shown[65536];
+	size_t nshown = 0;
 	for (;;) {
 		struct pollfd p = { .fd = master, .events = POLLIN };
 		if (poll(&p, 1, 500) == 0 && at < len) {
 			const char *nl = memchr(in + at, '\n', len - at);
 			size_t n = nl ? (size_t)(nl - (in + at)) + 1 : len - at;
-			if (write(master, in + at, n) < 0)
+			if (n > 9 && !memcmp(in + at, "@expect ", 8)) {
+				char want[256];
+				snprintf(want, sizeof(want), "%.*s", (int)(n - 9), in + at + 8);
+				shown[nshown] = '\0';
+				if (strstr(shown, want))
+					at += n;
+				continue;
+			}
+			if (n == 8 && !memcmp(in + at, "@resize\n", 8)) {
+				struct winsize big = { .ws_row = 50, .ws_col = 120 };
+				ioctl(master, TIOCSWINSZ, &big); /* SIGWINCH to saevm */
+			} else if (write(master, in + at, n) < 0) {
 				break;
+			}
 			at += n;
 			continue;
 		}
@@ -54,6 +71,9 @@ int main(int argc, char **argv)
 		if (r <= 0)
 			break;
 		fwrite(buf, 1, (size_t)r, stdout);
+		for (ssize_t i = 0; i < r && nshown + 1 < sizeof(shown); i++)
+			if (buf[i]) /* NUL-free, for strstr */
+				shown[nshown++] = buf[i];
 		fflush(stdout);
 	}
 	waitpid(pid, &st, 0);
