@@ -113,15 +113,13 @@ for i in 1 2 3 4 5; do
   echo "@@B sandbox_true=$(el $t0)"
 done
 mkdir -p /work/sb && cd /work/sb
-# seconds of a busybox dd ("..., 1.234 seconds, ...")
-dds() { sed -n 's/.* copied, \([0-9.]*\) seconds.*/\1/p' "$1" | head -1; }
 for i in 1 2 3 4 5; do
   rm -f f.bin; sync; echo 3 > /proc/sys/vm/drop_caches
-  saevm sandbox -k $K --rootfs $R --cpu-features $CPUF -- sh -c 'dd if=/dev/zero of=f.bin bs=1M count=64 conv=fsync 2>/tmp/w;
-    echo 3 > /proc/sys/vm/drop_caches; dd if=f.bin of=/dev/null bs=1M 2>/tmp/r; cat /tmp/w /tmp/r' > /tmp/sbdd.out 2>&1
-  grep 'seconds' /tmp/sbdd.out | sed -n 1p > /tmp/w1; grep 'seconds' /tmp/sbdd.out | sed -n 2p > /tmp/r1
-  echo "@@B share_write=$(dds /tmp/w1)"
-  echo "@@B share_read=$(dds /tmp/r1)"
+  saevm sandbox -k $K --rootfs $R --cpu-features $CPUF -- sh -c 'up() { cut -d" " -f1 /proc/uptime; }
+    t0=$(up); dd if=/dev/zero of=f.bin bs=1M count=64 conv=fsync 2>/dev/null; t1=$(up)
+    echo 3 > /proc/sys/vm/drop_caches; dd if=f.bin of=/dev/null bs=1M 2>/dev/null; t2=$(up)
+    awk -v a=$t0 -v b=$t1 -v c=$t2 "BEGIN{printf \"@@B share_write=%.2f\n@@B share_read=%.2f\n\", b-a, c-b}"' 2>&1 |
+    grep '@@B'
 done
 rm -f f.bin
 mkdir -p /work/sb/tree && cd /work/sb/tree

@@ -15,7 +15,7 @@ chmod 755 "$RFS" # the tar keeps it: L1 users must read the rootfs
 mkdir -p "$RFS"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,work,boot,lib/modules}
 cp "$RIG_BUSYBOX" "$RFS/bin/busybox"
 for a in sh cat echo true false ls mkdir mv rm cp id pwd sleep head sha256sum sync uname kill stat find xargs \
-         dd touch ln wc tr chmod date test env printf grep sed tail seq stty; do ln -sf busybox "$RFS/bin/$a"; done
+         dd touch ln wc tr chmod date test env printf grep sed tail seq stty awk cut; do ln -sf busybox "$RFS/bin/$a"; done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$RFS/etc/passwd"
 MD=$RIG_MODROOT/lib/modules/$RIG_KVER
 mkdir -p "$RFS/lib/modules/$RIG_KVER"
