@@ -16,6 +16,7 @@
 #include "../guest/stdio_proto.h"
 #include "../vmm/console.h"
 #include "../vmm/le.h"
+#include "../vmm/log.h"
 
 #define RX 0
 #define TX 1
@@ -82,6 +83,8 @@ static void parse(struct virtio_stdio *vs, const uint8_t *p, size_t n)
 					 * locks at once). */
 					virtio_mmio_kick(vs->t);
 					console_kick(vs->con);
+					log_info("sandbox: the guest's init is up, %.3f s after saevm started",
+						 log_wall_since_start());
 				}
 				if (vs->left == 0)
 					vs->hdr_have = 0;

@@ -45,6 +45,20 @@
 #define MAX_ENV 64
 
 static int chan = -1; /* /dev/hvc0 */
+static bool times; /* saevm.times on the kernel command line: say where the boot went */
+static char times_line[256];
+
+/* Notes the guest's uptime at a step, for the "times" line. */
+static void mark(const char *step)
+{
+	struct timespec t;
+	size_t n = strlen(times_line);
+
+	if (!times)
+		return;
+	clock_gettime(CLOCK_BOOTTIME, &t);
+	snprintf(times_line + n, sizeof(times_line) - n, " %s=%.3f", step, (double)t.tv_sec + t.tv_nsec / 1e9);
+}
 
 static void send_frame(int type, const void *data, size_t len)
 {
@@ -161,7 +175,8 @@ static void read_config(void)
 		say("no /saevm/config");
 		finish(125);
 	}
-	for (char *p = buf; p < buf + len; p += strlen(p) + 1) {
+	for (char *p = buf, *next; p < buf + len; p = next) {
+		next = p + strlen(p) + 1; /* before the '=' is cut: a value may hold '=' too */
 		char *eq = strchr(p, '=');
 		if (!eq)
 			continue;
@@ -554,8 +569,13 @@ int main(void)
 	mount("proc", "/proc", "proc", 0, NULL);
 	mount("sysfs", "/sys", "sysfs", 0, NULL);
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	size_t cl;
+	char *cmdline = read_file("/proc/cmdline", &cl);
+	times = cmdline && strstr(cmdline, "saevm.times");
+	mark("init");
 	read_config();
 	load_modules();
+	mark("modules");
 	chan = open_channel();
 	if (chan < 0) {
 		say("no /dev/hvc0: the stdio channel is missing");
@@ -568,6 +588,11 @@ int main(void)
 	}
 	cfg.argv[cfg.argc] = NULL;
 	enter_root();
-	finish(run_command());
+	mark("mounted");
+	int status = run_command();
+	mark("command");
+	if (times)
+		say("times (guest uptime, s):%s", times_line);
+	finish(status);
 	return 0;
 }

@@ -109,8 +109,15 @@ el() { awk -v a=$1 -v b=$(cut -d' ' -f1 /proc/uptime) 'BEGIN{printf "%.2f", b-a}
 for i in 1 2 3 4 5; do
   t0=$(cut -d' ' -f1 /proc/uptime); saevm run -k $K -i $L2 -p quiet -m 256 > /dev/null 2>&1
   echo "@@B run_whole=$(el $t0)"
-  t0=$(cut -d' ' -f1 /proc/uptime); saevm sandbox -k $K --rootfs $R --cpu-features $CPUF -m 256 -- true > /dev/null 2>&1
+  t0=$(cut -d' ' -f1 /proc/uptime)
+  saevm sandbox -k $K --rootfs $R --cpu-features $CPUF -m 256 -p saevm.times --log-level info -- true > /tmp/sbt.out 2>&1
   echo "@@B sandbox_true=$(el $t0)"
+  # Where it went: saevm's setup, the kernel up to the init, the modules,
+  # the 9p mounts, the command (guest uptime, from saevm.times).
+  echo "@@B sb_setup=$(info 'enters the guest' /tmp/sbt.out)"
+  echo "@@B sb_init_up=$(sed -n 's/.*init is up, \([0-9.]*\) s.*/\1/p' /tmp/sbt.out)"
+  sed -n 's/.*times (guest uptime, s): init=\([0-9.]*\) modules=\([0-9.]*\) mounted=\([0-9.]*\) command=\([0-9.]*\).*/\1 \2 \3 \4/p' \
+    /tmp/sbt.out | awk '{printf "@@B sb_kernel=%s\n@@B sb_modules=%.3f\n@@B sb_mounts=%.3f\n@@B sb_command=%.3f\n", $1, $2-$1, $3-$2, $4-$3}'
 done
 mkdir -p /work/sb && cd /work/sb
 for i in 1 2 3 4 5; do

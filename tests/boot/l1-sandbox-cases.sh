@@ -14,6 +14,9 @@ case_ sb-true 0 60 "$SB true"
 case_ sb-notfound 127 60 "$SB -- /nonexistent" "saevm-init: /nonexistent: No such file or directory"
 printf 'echo hi\n' > /work/share/noexec.sh; chmod 644 /work/share/noexec.sh
 case_ sb-noexec 126 60 "$SB -- ./noexec.sh" "Permission denied"
+# Arguments pass as they are, '=' and newlines included.
+case_ sb-args 0 60 "$SB -- sh -c 'a=1
+echo \"x=\$a\" \"\$0\"' 'arg=with=equals'" "x=1 arg=with=equals"
 case_ sb-kill9 137 60 "$SB -- sh -c 'kill -9 \$\$'"
 case_ sb-badopt 125 10 "$SB --bogus -- true" "saevm: error: unknown option"
 case_ sb-norootfs 125 10 "sandbox -k $K --rootfs /nonexistent -- true" "no root filesystem at /nonexistent"
