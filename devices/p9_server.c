@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -1282,6 +1283,22 @@ struct p9_server *p9_server_create(const char *root, bool read_only, struct erro
 	close(probe);
 	s->read_only = read_only;
 	s->as_root = geteuid() == 0;
+	/* Every fid holds a descriptor, and a guest with cache=loose keeps a
+	 * fid per cached entry: a 10,000-file tree needs 10,000. Soft limit
+	 * up to the hard one; a root saevm (CAP_SYS_RESOURCE, before it drops
+	 * its capabilities) raises the hard limit to 1M too. Past the limit
+	 * the guest gets EMFILE. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		struct rlimit want = rl;
+		if (want.rlim_max < (1u << 20) && s->as_root)
+			want.rlim_max = 1u << 20;
+		want.rlim_cur = want.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	s->max_fids = 1u << 20;
 	return s;
 fail:

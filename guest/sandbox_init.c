@@ -145,24 +145,38 @@ static struct {
 	char *env[MAX_ENV + 1];
 	unsigned nenv;
 	char msize[16];
-} cfg = { .msize = "524288" };
+	char cache[16];
+} cfg = { .msize = "524288", .cache = "loose" };
 
 static char *read_file(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *buf;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
 
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return NULL;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size) {
-		close(fd);
+	if (fd < 0 || !buf) {
+		if (fd >= 0)
+			close(fd);
+		free(buf);
 		return NULL;
 	}
+	for (;;) { /* /proc files say size 0: read to the end */
+		if (n == cap) {
+			char *p = realloc(buf, (cap *= 2) + 1);
+			if (!p)
+				break;
+			buf = p;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
 	close(fd);
-	buf[st.st_size] = '\0';
-	*len = (size_t)st.st_size;
+	buf[n] = '\0';
+	*len = n;
 	return buf;
 }
 
@@ -280,7 +294,7 @@ static void mount_9p(const char *tag, const char *where, bool ro)
 {
 	char opts[128];
 
-	snprintf(opts, sizeof(opts), "trans=virtio,version=9p2000.L,msize=%s,cache=loose,access=user", cfg.msize);
+	snprintf(opts, sizeof(opts), "trans=virtio,version=9p2000.L,msize=%s,cache=%s,access=user", cfg.msize, cfg.cache);
 	if (mount(tag, where, "9p", ro ? MS_RDONLY : 0, opts) < 0) {
 		say("cannot mount the 9p share %s on %s: %s", tag, where, strerror(errno));
 		finish(125);
@@ -572,6 +586,11 @@ int main(void)
 	size_t cl;
 	char *cmdline = read_file("/proc/cmdline", &cl);
 	times = cmdline && strstr(cmdline, "saevm.times");
+	/* saevm.cache=MODE: the 9p cache mode (loose by default; mmap writes
+	 * straight through in msize pieces instead of page by page). */
+	const char *cm = cmdline ? strstr(cmdline, "saevm.cache=") : NULL;
+	if (cm)
+		sscanf(cm + 12, "%15[a-z]", cfg.cache);
 	mark("init");
 	read_config();
 	load_modules();

@@ -355,7 +355,6 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 	struct entries conf = { 0 };
 	char cwd[PATH_MAX];
 	struct cpio c;
-	struct rlimit rl;
 	unsigned rows = 0, cols = 0;
 	int r;
 
@@ -383,11 +382,6 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 	sb->overlay = access(sb->rootfs, W_OK) != 0;
 	if (!getcwd(cwd, sizeof(cwd)))
 		return err_errno(err, EXIT_HOST_ERROR, errno, "getcwd");
-	/* 9p fids hold host descriptors: a tree walk needs many. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	/* The shares: the root, the working directory at its own path, then
 	 * each --share. */
 	if ((r = add_export(sb, sb->rootfs, SANDBOX_ROOT_TAG, false, err)) < 0)
