@@ -422,10 +422,10 @@ static bool writes(uint32_t dotl)
 
 /* Opens an entry for I/O: only regular files and directories, never
  * blocking on a FIFO swapped in under us. */
-static int open_checked(int dirfd, const char *name, int flags, bool beneath, struct stat *st)
+static int open_checked(int dirfd, const char *name, int flags, mode_t mode, bool beneath, struct stat *st)
 {
 	int fd = beneath ? open_beneath(dirfd, name, flags | O_NONBLOCK)
-			 : openat(dirfd, name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
+			 : openat(dirfd, name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, mode);
 
 	if (fd < 0)
 		return -errno;
@@ -641,7 +641,7 @@ static int do_lopen(struct p9_server *s, struct msg *m, struct out *o)
 	if (f->type == S_IFDIR && (flags & DOTL_ACCMODE))
 		return -EISDIR;
 	fd = open_checked(s->root_fd, f->path[0] ? f->path : ".", host_flags(flags) |
-			  (f->type == S_IFDIR ? O_DIRECTORY : 0), true, &st);
+			  (f->type == S_IFDIR ? O_DIRECTORY : 0), 0, true, &st);
 	if (fd < 0)
 		return fd;
 	if (st.st_ino != f->ino || st.st_dev != f->dev) {
@@ -686,15 +686,11 @@ static int do_lcreate(struct p9_server *s, struct msg *m, struct out *o)
 		return r;
 	if (dir->open_fd >= 0)
 		return -EBADF;
-	fd = openat(dir->fd, name, host_flags(flags) | O_CREAT | (flags & DOTL_EXCL ? O_EXCL : 0) | O_NOFOLLOW |
-		    O_NONBLOCK | O_CLOEXEC, mode & 07777);
+	/* O_CREAT never opens a directory, so this is a regular file. */
+	fd = open_checked(dir->fd, name, host_flags(flags) | O_CREAT | (flags & DOTL_EXCL ? O_EXCL : 0), mode & 07777,
+			  false, &st);
 	if (fd < 0)
-		return -errno;
-	if (stat_fd(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EPERM;
-	}
-	fcntl(fd, F_SETFL, host_flags(flags) & (O_APPEND | O_DSYNC | O_SYNC));
+		return fd;
 	own(s, dir->fd, name, dir->uid, gid);
 	if (!(path = join(dir->path, name))) {
 		close(fd);
@@ -921,7 +917,7 @@ static int do_setattr(struct p9_server *s, struct msg *m)
 			r = ftruncate(f->open_fd, (off_t)size) < 0 ? -errno : 0;
 		else {
 			struct stat st;
-			int fd = open_checked(dirfd, base, O_WRONLY, false, &st);
+			int fd = open_checked(dirfd, base, O_WRONLY, 0, false, &st);
 			r = fd < 0 ? fd : ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
 			if (fd >= 0)
 				close(fd);

@@ -182,24 +182,18 @@ static size_t stdio_receive(void *opaque, const uint8_t *bytes, size_t len)
 	return done;
 }
 
-static void stdio_control(struct virtio_stdio *vs)
-{
-	virtio_mmio_lock_queue(vs->t, RX);
-	if (send_control(vs))
-		virtio_mmio_interrupt_if_wanted(vs->t, RX);
-	virtio_mmio_unlock_queue(vs->t, RX);
-}
-
-/* Console thread: stdin ended. Its bytes went first (the console hands
- * them over before it reads on and sees the end). */
+/* Console thread: stdin ended (its bytes went first: the console hands
+ * them over before it reads on and sees the end), or the window changed.
+ * The frame goes now if there is room, else when buffers come. */
 static void stdio_eof(void *opaque)
 {
 	struct virtio_stdio *vs = opaque;
 
 	virtio_mmio_lock_queue(vs->t, RX);
 	vs->eof_pending = true;
+	if (send_control(vs))
+		virtio_mmio_interrupt_if_wanted(vs->t, RX);
 	virtio_mmio_unlock_queue(vs->t, RX);
-	stdio_control(vs);
 }
 
 static void stdio_resize(void *opaque, unsigned rows, unsigned cols)
@@ -210,8 +204,9 @@ static void stdio_resize(void *opaque, unsigned rows, unsigned cols)
 	vs->rows = (uint16_t)rows;
 	vs->cols = (uint16_t)cols;
 	vs->size_pending = true;
+	if (send_control(vs))
+		virtio_mmio_interrupt_if_wanted(vs->t, RX);
 	virtio_mmio_unlock_queue(vs->t, RX);
-	stdio_control(vs);
 }
 
 static void stdio_process(void *model, struct virtio_mmio *t, unsigned q)

@@ -382,8 +382,7 @@ static void child(int in_fd, int out_fd, int err_fd, int tty_fd, int report)
 	envp[n] = NULL;
 	if (setgroups(0, NULL) < 0 || setgid(cfg.gid) < 0 || setuid(cfg.uid) < 0) {
 		e = errno;
-		if (write(report, &e, sizeof(e)) < 0)
-			_exit(125);
+		(void)!write(report, &e, sizeof(e));
 		_exit(125);
 	}
 	if (cfg.cwd && chdir(cfg.cwd) < 0)
@@ -391,8 +390,7 @@ static void child(int in_fd, int out_fd, int err_fd, int tty_fd, int report)
 	environ = envp;
 	execvp(cfg.argv[0], cfg.argv);
 	e = errno;
-	if (write(report, &e, sizeof(e)) < 0)
-		_exit(127);
+	(void)!write(report, &e, sizeof(e));
 	_exit(127);
 }
 

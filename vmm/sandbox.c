@@ -214,16 +214,15 @@ static bool only_modules_dir(struct sandbox *sb)
  * kernel's banner. */
 static int kernel_release(struct sandbox *sb, struct error *err)
 {
-	int fd = open(sb->kernel, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	void *map;
+	int fd;
 
+	if (only_modules_dir(sb))
+		return 0; /* a missing kernel is the loader's error, next */
+	fd = open(sb->kernel, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_errno(err, EXIT_NO_INPUT, errno, "cannot open kernel %s", sb->kernel);
-	if (only_modules_dir(sb)) {
-		close(fd);
-		return 0;
-	}
 	if (fstat(fd, &st) < 0 || st.st_size == 0 ||
 	    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
 		close(fd);
