@@ -7,11 +7,21 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 void vm_config_defaults(struct vm_config *cfg)
 {
-	memset(cfg, 0, sizeof(*cfg));
+	/* The disk, NIC and share tables (about 140 KiB of paths) are not
+	 * cleared: an entry is cleared when it is added, nothing reads past
+	 * ndisks, nnics or nshares, and pages never written stay out of the
+	 * VMM's resident memory. */
+	memset(cfg, 0, offsetof(struct vm_config, disks));
+	cfg->ndisks = 0;
+	memset(&cfg->console, 0, offsetof(struct vm_config, nics) - offsetof(struct vm_config, console));
+	cfg->nnics = 0;
+	memset(&cfg->rng, 0, offsetof(struct vm_config, shares) - offsetof(struct vm_config, rng));
+	memset(&cfg->nshares, 0, sizeof(*cfg) - offsetof(struct vm_config, nshares));
 	cfg->action = ACTION_RUN;
 	cfg->mem_bytes = VM_DEFAULT_MEM;
 	cfg->cpus = 1;

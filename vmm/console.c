@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -17,6 +18,11 @@ int console_init(struct console *con, int in_fd, int out_fd, struct error *err)
 	memset(con, 0, sizeof(*con));
 	con->in_fd = in_fd;
 	con->out_fd = out_fd;
+	con->winch_fd = -1;
+	/* Not cleared: a page of the ring becomes resident when output reaches it. */
+	con->ring = malloc(CONSOLE_OUT_RING);
+	if (!con->ring)
+		return err_set(err, EXIT_HOST_ERROR, "out of memory for the console's output ring");
 	con->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (con->wake_fd < 0)
 		return err_errno(err, EXIT_HOST_ERROR, errno, "eventfd for the console");
@@ -271,5 +277,7 @@ void console_destroy(struct console *con)
 	if (con->winch_fd >= 0)
 		close(con->winch_fd);
 	con->wake_fd = con->winch_fd = -1;
+	free(con->ring);
+	con->ring = NULL;
 	pthread_mutex_destroy(&con->lock);
 }

@@ -37,7 +37,7 @@ struct console {
 	int wake_fd; /* eventfd: output queued, room for input, or stop */
 
 	pthread_mutex_t lock; /* guards the ring */
-	uint8_t ring[CONSOLE_OUT_RING];
+	uint8_t *ring; /* CONSOLE_OUT_RING bytes, malloc'd: resident only as far as the guest wrote */
 	size_t ring_head, ring_len;
 	atomic_ulong dropped_bytes;
 	atomic_ulong written_bytes;

@@ -1,7 +1,14 @@
-# The benchmark guest's payload (L2): t=... picks the workload. The
-# boot-time marker goes first, as soon as userspace runs.
-devmem 0x9001008 32 123
+# The benchmark guest's payload (L2), the same under saevm and QEMU: t=...
+# picks the workload. "@@M LABEL" lines are marks that vmtime (in L1)
+# stamps with the time and the VMM's CPU; the first one says userspace runs.
+echo "@@M userspace"
 echo "@@G uptime=$(cut -d' ' -f1 /proc/uptime)" # the guest kernel's own share of the boot
+# What the guest sees, so the bench can check both VMMs gave it the same:
+# its virtio devices (id:driver) and its CPU's features.
+for d in /sys/bus/virtio/devices/*; do
+  [ -e "$d/device" ] && echo "$(cat "$d/device"):$(basename "$(readlink "$d/driver")")"
+done | sort | tr '\n' ' ' | sed 's/^/@@G devices=/; s/ $//'; echo
+echo "@@G cpu=$(grep -m1 '^Features' /proc/cpuinfo | cut -d: -f2 | tr -s ' ' | sed 's/^ //; s/ /,/g')"
 up() { cut -d' ' -f1 /proc/uptime; }
 secs() { awk -v a=$1 -v b=$2 'BEGIN{printf "%.2f", b-a}'; }
 dhcp_up() {
@@ -14,28 +21,27 @@ S
   chmod +x /tmp/dhcp.sh; ip link set eth0 up
   udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 5 >/dev/null 2>&1
 }
+# One timed step: marks before and after, the guest's own seconds as NAME.
+step() { # NAME COMMAND...
+  local name=$1 t0 t1; shift
+  echo "@@M ${name}_0"; t0=$(up); "$@"; t1=$(up); echo "@@M ${name}_1"
+  echo "@@B $name=$(secs $t0 $t1)"
+}
 net_bench() { # server address, rounds
   for i in $(seq $2); do
-    t0=$(up); wget -q -O /tmp/f http://$1:8080/file.bin; t1=$(up)
-    echo "@@B rx=$(secs $t0 $t1)"
-    t0=$(up); nc $1 5000 < /tmp/f; t1=$(up)
-    echo "@@B tx=$(secs $t0 $t1)"
+    step rx wget -q -O /tmp/f http://$1:8080/file.bin
+    step tx sh -c "nc $1 5000 < /tmp/f"
     sleep 0.3
   done
 }
 case " $(cat /proc/cmdline) " in
-  *" t=blk "*)
-    for i in 1 2 3 4 5; do
-      echo 3 > /proc/sys/vm/drop_caches
-      t0=$(up); dd if=/dev/vda of=/dev/null bs=1M count=64 2>/dev/null; t1=$(up)
-      echo "@@B blk_read=$(secs $t0 $t1)"
-      t0=$(up); dd if=/dev/zero of=/dev/vda bs=1M count=64 conv=fsync 2>/dev/null; t1=$(up)
-      echo "@@B blk_write=$(secs $t0 $t1)"
-      t0=$(up); dd if=/dev/vda of=/dev/null bs=4k count=4096 iflag=direct 2>/dev/null; t1=$(up)
-      echo "@@B blk_4k=$(secs $t0 $t1)"
-    done ;;
-  *" t=blk4k "*) dd if=/dev/vda of=/dev/null bs=4k count=4096 iflag=direct 2>/dev/null ;;
-  *" t=user "*) dhcp_up; net_bench 10.0.2.2 3 ;;
-  *" t=tap "*) ip link set eth0 up; ip addr add 192.168.100.2/24 dev eth0; net_bench 192.168.100.1 5 ;;
+  *" t=blk "*) # one round: 64 MiB read, 64 MiB written, 2048 4 KiB reads at QD1
+    echo 3 > /proc/sys/vm/drop_caches
+    step blk_read dd if=/dev/vda of=/dev/null bs=1M count=64 2>/dev/null
+    step blk_write dd if=/dev/zero of=/dev/vda bs=1M count=64 conv=fsync 2>/dev/null
+    step blk_4k dd if=/dev/vda of=/dev/null bs=4k count=2048 iflag=direct 2>/dev/null ;;
+  *" t=blk4k "*) dd if=/dev/vda of=/dev/null bs=4k count=2048 iflag=direct 2>/dev/null ;;
+  *" t=user "*) dhcp_up; net_bench 10.0.2.2 1 ;;
+  *" t=tap "*) ip link set eth0 up; ip addr add 192.168.100.2/24 dev eth0; net_bench 192.168.100.1 3 ;;
   *" t=idle "*) echo "@@L2 idle"; sleep 30 ;;
 esac

@@ -1,81 +1,155 @@
 #!/usr/bin/perl
-# table.pl SAMPLES - the bench table: median, min and max of each figure's
-# samples, and its ratio to its limit (measured in the same run, or the
-# kvmtool figure from ../shared/notes/nested-rig.md for the same rig).
+# table.pl SAMPLES [SVG] - the bench table, and with SVG a bar chart of it.
+# First saevm against QEMU, both measured alternately in the same L1 boot
+# (samples "saevm.KEY" and "qemu.KEY"): each one's median (min-max) and the
+# ratio saevm/QEMU against its target. Then saevm's own figures against
+# the limits measured in the same run (the same work done in L1 itself).
 use strict; use warnings;
-my %s;
+my (%s, %word);
 open my $f, '<', $ARGV[0] or die "bench: $ARGV[0]: $!\n";
 while (<$f>) {
   chomp;
-  my ($k, $v) = /^(\w+)=(.*)$/ or next;
-  if ($k eq 'cpu_features') { $s{$k} = [$v]; next; }   # a word, not a sample
+  my ($k, $v) = /^([\w.]+)=(.*)$/ or next;
+  $v =~ s/\s+$//;
   if ($v =~ /^(\d+) (\d+) (\d+)$/) { $v = $2 / $3 / $1 * 1e6; }   # exits ticks freq -> us/exit
-  next unless $v =~ /^[0-9.]+$/;
+  if ($v !~ /^-?[0-9.]+$/) { $word{$k} //= $v; next; }
   push @{$s{$k}}, $v;
 }
-sub stats { my @v = sort { $a <=> $b } @{$s{$_[0]} || []}; return () unless @v;
+sub stats { my @v = sort { $a <=> $b } @{$_[0] || []}; return () unless @v;
   my $m = @v % 2 ? $v[$#v/2] : ($v[@v/2-1] + $v[@v/2]) / 2; return ($m, $v[0], $v[-1], scalar @v); }
-# kvmtool in the same rig (notes/nested-rig.md): medians
-my %kvmtool = (boot => 2.91, blk_read => 64/0.92, blk_write => 64/1.10, blk_4k => 4096/5.32,
-               net => 16/0.69*12/16, mem => 1024);
-printf "%-44s %9s %9s %9s %3s %10s %7s  %s\n", 'figure', 'median', 'min', 'max', 'n', 'limit', 'ratio', 'target';
-sub row { my ($name, $key, $conv, $limit, $target, $inverse) = @_;
-  my ($m, $lo, $hi, $n) = stats($key);
-  unless (defined $m) { printf "%-44s %9s\n", $name, 'n/a'; return; }
+sub med { my ($m) = stats($s{$_[0]}); $m }
+my $id = sub { $_[0] };
+my $ms = sub { $_[0] * 1000 };
+sub per { my $q = shift; sub { $q / ($_[0] || 1e-9) } }   # seconds -> MiB/s or requests/s
+
+print "vCPU features: ", $word{cpu_features} // 'all', "; peer: QEMU ", $word{qemu_version} // '?', "\n";
+print "== saevm against QEMU (KVM), alternately in the same L1 boot ==\n";
+printf "%-46s %-24s %-24s %3s %7s %8s\n", 'figure', 'saevm median (min-max)', 'QEMU median (min-max)', 'n', 'ratio', 'target';
+my @bars;   # for the chart: label, ratio, lowest and highest pair ratio, target, met
+sub cmp_row { my ($name, $key, $conv, $op, $target) = @_;
+  my @sv = map { $conv->($_) } @{$s{"saevm.$key"} || []};
+  my @qv = map { $conv->($_) } @{$s{"qemu.$key"} || []};
+  my @a = stats(\@sv); my @b = stats(\@qv);
+  unless (@a && @b) { printf "%-46s %s\n", $name, 'n/a'; return; }
+  my $ratio = $b[0] > 0 ? $a[0] / $b[0] : 0;
+  my $met = !defined $op ? undef : $op eq '<=' ? $ratio <= $target : $ratio >= $target;
+  # Each pair of one saevm run and the QEMU run after it: the spread of the
+  # ratio from one pair to the next.
+  my @pr = map { $qv[$_] > 0 ? $sv[$_] / $qv[$_] : () } 0 .. ($#sv < $#qv ? $#sv : $#qv);
+  my @p = stats(\@pr);
+  my $fmt = sub { my ($m, $lo, $hi) = @_; my $d = $m >= 100 ? 0 : $m >= 10 ? 1 : 3;
+    sprintf("%.${d}f (%.${d}f-%.${d}f)", $m, $lo, $hi) };
+  printf "%-46s %-24s %-24s %3d %6.2fx %8s %s\n", $name, $fmt->(@a), $fmt->(@b), ($a[3] < $b[3] ? $a[3] : $b[3]),
+    $ratio, defined $op ? "$op $target" . 'x' : '-', !defined $met ? '' : $met ? 'met' : 'MISSED';
+  push @bars, [$name, $ratio, $p[1] // $ratio, $p[2] // $ratio, $op, $target, $met];
+}
+print "-- boot (Debian arm64 kernel + busybox initramfs, quiet, 1 vCPU, 256 MiB) --\n";
+cmp_row('start -> guest userspace (s)', 'boot', $id, '<=', 0.7);
+cmp_row('  setup: start -> first KVM_RUN (ms)', 'setup', $ms, '<=', 0.3);
+cmp_row('  guest: kernel entry -> its clock starts (s)', 'guest_early', $id);
+cmp_row('  guest: its clock -> userspace (s)', 'guest_uptime', $id, '<=', 1.0);
+cmp_row("guest's SYSTEM_OFF -> the VMM's exit (ms)", 'exit', $ms, '<=', 0.3);
+print "-- memory (idle after boot, 1 vCPU, 128 MiB, no NIC) --\n";
+cmp_row('resident outside guest RAM (KiB, smaps_rollup)', 'mem_kb', $id, '<=', 0.1);
+cmp_row('  the same from VmRSS (KiB, batched counters)', 'mem_vmrss_kb', $id);
+cmp_row('  of which the binary and its libraries (KiB)', 'mem_file_kb', $id);
+cmp_row('  of which the main stack (KiB)', 'mem_stack_kb', $id);
+cmp_row('  of which heap, thread stacks, buffers (KiB)', 'mem_anon_kb', $id);
+cmp_row('  guest RAM touched (KiB)', 'ram_touched_kb', $id);
+print "-- block (virtio-blk over mmio, in the guest) --\n";
+cmp_row('64 MiB sequential read, bs=1M (MiB/s)', 'blk_read', per(64), '>=', 1.2);
+cmp_row('64 MiB write + fdatasync, bs=1M (MiB/s)', 'blk_write', per(64), '>=', 1.2);
+cmp_row('4 KiB O_DIRECT reads, QD1 (requests/s)', 'blk_4k', per(2048), '>=', 1.0);
+cmp_row("VMM's CPU per MiB, sequential read (ms)", 'blk_read_cpu', $ms, '<=', 0.8);
+cmp_row("VMM's CPU per MiB, write (ms)", 'blk_write_cpu', $ms, '<=', 0.8);
+cmp_row("VMM's CPU per MiB, 4 KiB reads (ms)", 'blk_4k_cpu', $ms, '<=', 0.8);
+print "-- user-mode network (libslirp, 16 MiB TCP each way) --\n";
+cmp_row('host -> guest (MiB/s)', 'user_rx', per(16), '>=', 1.2);
+cmp_row('guest -> host (MiB/s)', 'user_tx', per(16), '>=', 1.2);
+cmp_row("VMM's CPU per MiB, host -> guest (ms)", 'user_rx_cpu', $ms, '<=', 0.8);
+cmp_row("VMM's CPU per MiB, guest -> host (ms)", 'user_tx_cpu', $ms, '<=', 0.8);
+# The same guest work: what the guest saw under each VMM.
+for my $w (['devices', "guest's virtio devices (id:driver), boot"], ['blk_devices', '... block rows'],
+           ['net_devices', '... network rows'], ['cpu', "guest's CPU features"]) {
+  my ($a, $b) = ($word{"saevm.$w->[0]"} // '?', $word{"qemu.$w->[0]"} // '?');
+  s/\+/ /g for $a, $b;
+  printf "%s: %s\n", $w->[1], $a eq $b ? "the same under both: $a" : "DIFFER: saevm $a; QEMU $b";
+}
+
+print "\n== saevm's own figures, against limits measured in the same run ==\n";
+printf "%-46s %9s %9s %9s %3s %10s %7s  %s\n", 'figure', 'median', 'min', 'max', 'n', 'limit', 'ratio', 'target';
+sub row { my ($name, $key, $conv, $limit, $target) = @_;
+  my ($m, $lo, $hi, $n) = stats($s{$key});
+  unless (defined $m) { printf "%-46s %9s\n", $name, 'n/a'; return; }
   my @v = map { $conv->($_) } ($m, $lo, $hi);
   ($v[1], $v[2]) = ($v[2], $v[1]) if $v[1] > $v[2];
   my $ratio = defined $limit && $limit > 0 ? $v[0] / $limit : undef;
-  printf "%-44s %9.3f %9.3f %9.3f %3d %10s %7s  %s\n", $name, @v, $n,
-    defined $limit ? sprintf('%.3f', $limit) : '-', defined $ratio ? sprintf('%.2fx', $ratio) : '-', $target;
+  printf "%-46s %9.3f %9.3f %9.3f %3d %10s %7s  %s\n", $name, @v, $n,
+    defined $limit ? sprintf('%.3f', $limit) : '-', defined $ratio ? sprintf('%.2fx', $ratio) : '-', $target // '';
 }
-my $id = sub { $_[0] };
-my $ms = sub { $_[0] * 1000 };
-my $mibs64 = sub { 64 / ($_[0] || 1e-9) };
-my $mibs16 = sub { 16 / ($_[0] || 1e-9) };
-my $req = sub { 4096 / ($_[0] || 1e-9) };
-sub med { my ($m) = stats($_[0]); $m }
-print "vCPU features (--cpu-features): ", ($s{cpu_features} ? $s{cpu_features}[0] : 'all'), "\n";
-print "-- boot (Debian arm64 kernel + busybox initramfs, quiet, 1 vCPU, 256 MiB) --\n";
-row('saevm start -> guest userspace (s)', 'boot', $id, $kvmtool{boot}, '<= 0.85x kvmtool');
-row('guest poweroff -> saevm exit (ms)', 'exit', $ms, 20, '<= 1x (20 ms)');
-row('probe guest: start -> its first instruction (s)', 'probe_boot', $id, undef, '');
+row('setup: start -> first KVM_RUN, CPU (ms)', 'setup_cpu', $ms);
+row('probe guest: start -> its first instruction (s)', 'probe_boot', $id);
 row('probe guest: poweroff -> saevm exit (ms)', 'probe_exit', $ms, 20, '<= 1x (20 ms)');
-row('setup: start -> first KVM_RUN, wall (ms)', 'setup_wall', $ms, undef, '');
-row('setup: start -> first KVM_RUN, CPU (ms)', 'setup_cpu', $ms, undef, '');
-row('  guest: kernel entry -> its clock starts (s)', 'guest_early', $id, undef, '');
-row('  guest: its clock -> userspace (s)', 'guest_uptime', $id, undef, 'kvmtool\'s guest: 1.4-1.7 s');
-print "-- MMIO exit round trip --\n";
 row('bare KVM_RUN loop (us per exit)', 'bare_ns', $id, undef, 'the limit');
-row("through saevm's dispatch, no GIC (us per exit)", 'exit_ns', $id, med('bare_ns'), '<= 1.05x bare');
-row("  saevm's default, with the vGIC (us per exit)", 'exit_gic_ns', $id, med('bare_ns'), '');
-print "-- block (virtio-blk over mmio, in the guest; limit: the same dd on the file in L1) --\n";
-row('64 MiB sequential read, bs=1M (MiB/s)', 'blk_read', $mibs64, 64 / (med('l1_read') || 1), 'vs L1 file');
-row('  the same, against kvmtool (MiB/s)', 'blk_read', $mibs64, $kvmtool{blk_read}, '>= 1.3x kvmtool');
-row('64 MiB write + fdatasync, bs=1M (MiB/s)', 'blk_write', $mibs64, 64 / (med('l1_write') || 1), 'vs L1 file');
-row('  the same, against kvmtool (MiB/s)', 'blk_write', $mibs64, $kvmtool{blk_write}, '>= 1.3x kvmtool');
-row('4 KiB O_DIRECT reads (requests/s)', 'blk_4k', $req, $kvmtool{blk_4k}, '>= 1.3x kvmtool');
-row('MMIO exits per 4 KiB request', 'blk_exits_per_req', $id, undef, '');
-print "-- network (16 MiB TCP; limit: the same transfer over loopback in L1) --\n";
-row('user: host -> guest (MiB/s)', 'user_rx', $mibs16, 16 / (med('lo_rx') || 1), 'vs loopback');
-row('  the same, against kvmtool user/mmio (MiB/s)', 'user_rx', $mibs16, $kvmtool{net}, '>= 2x kvmtool');
-row('user: guest -> host (MiB/s)', 'user_tx', $mibs16, 16 / (med('lo_tx') || 1), 'vs loopback');
-row('tap: host -> guest (MiB/s)', 'tap_rx', $mibs16, 16 / (med('lo_rx') || 1), 'vs loopback');
-row('tap: guest -> host (MiB/s)', 'tap_tx', $mibs16, 16 / (med('lo_tx') || 1), 'vs loopback');
-row('MMIO exits per packet (user)', 'user_exits_per_packet', $id, undef, '');
-print "-- memory (idle after boot, 1 vCPU, 128 MiB, no NIC) --\n";
-row("saevm's RSS outside guest RAM (KiB)", 'mem_kb', $id, $kvmtool{mem}, '<= 1 MiB');
-row('guest RAM touched (KiB, for reference)', 'ram_touched_kb', $id, undef, '');
+row("MMIO exit through saevm, no GIC (us)", 'exit_ns', $id, med('bare_ns'), '<= 1.05x bare');
+row("  saevm's default, with the vGIC (us)", 'exit_gic_ns', $id, med('bare_ns'));
+row('block read (MiB/s)', 'saevm.blk_read', per(64), 64 / (med('l1_read') || 1), 'vs dd on the file in L1');
+row('block write + fdatasync (MiB/s)', 'saevm.blk_write', per(64), 64 / (med('l1_write') || 1), 'vs dd on the file in L1');
+row('MMIO exits per 4 KiB request', 'blk_exits_per_req', $id);
+row('user: host -> guest (MiB/s)', 'saevm.user_rx', per(16), 16 / (med('lo_rx') || 1), 'vs loopback in L1');
+row('user: guest -> host (MiB/s)', 'saevm.user_tx', per(16), 16 / (med('lo_tx') || 1), 'vs loopback in L1');
+row('tap: host -> guest (MiB/s)', 'tap_rx', per(16), 16 / (med('lo_rx') || 1), 'vs loopback in L1');
+row('tap: guest -> host (MiB/s)', 'tap_tx', per(16), 16 / (med('lo_tx') || 1), 'vs loopback in L1');
+row('MMIO exits per packet (user)', 'user_exits_per_packet', $id);
 print "-- sandbox (busybox rootfs over virtio-9p, msize 512 KiB, cache=loose) --\n";
 row('saevm run: start -> userspace -> poweroff -> exit (s)', 'run_whole', $id, undef, 'the limit');
 row('saevm sandbox -- true: start -> exit (s)', 'sandbox_true', $id, med('run_whole'), '<= 1.2x run');
-row('  setup: start -> first KVM_RUN (ms)', 'sb_setup', $ms, undef, '');
-row('  guest: kernel entry... -> the init runs (guest uptime, s)', 'sb_kernel', $id, undef, '');
-row('  the init loads its modules (s)', 'sb_modules', $id, undef, '');
-row('  mounts the 9p root and the share (s)', 'sb_mounts', $id, undef, '');
-row('  runs the command (s)', 'sb_command', $id, undef, '');
-row('  saevm start -> the init said READY (s)', 'sb_init_up', $id, undef, '');
-row('64 MiB read through the share (MiB/s)', 'share_read', $mibs64, 64 / (med('blk_read') || 1), '>= 0.5x virtio-blk');
-row('64 MiB write + fsync through the share (MiB/s)', 'share_write', $mibs64, 64 / (med('blk_write') || 1), '>= 0.5x virtio-blk');
+row('  setup: start -> first KVM_RUN (ms)', 'sb_setup', $ms);
+row('  guest: kernel entry -> the init runs (uptime, s)', 'sb_kernel', $id);
+row('  the init loads its modules (s)', 'sb_modules', $id);
+row('  mounts the 9p root and the share (s)', 'sb_mounts', $id);
+row('  runs the command (s)', 'sb_command', $id);
+row('  saevm start -> the init said READY (s)', 'sb_init_up', $id);
+row('16 MiB read through the share (MiB/s)', 'share_read', per(16), 64 / (med('saevm.blk_read') || 1), '>= 0.5x virtio-blk');
+row('16 MiB write + fsync through the share (MiB/s)', 'share_write', per(16), 64 / (med('saevm.blk_write') || 1), '>= 0.5x virtio-blk');
 row('stat 10,000 files in L1 (s)', 'stat_l1', $id, undef, 'the limit');
-row('  the same through the share, cold (s)', 'stat_share_cold', $id, med('stat_l1'), '');
+row('  the same through the share, cold (s)', 'stat_share_cold', $id, med('stat_l1'));
 row('  the same, warm (s)', 'stat_share_warm', $id, med('stat_l1'), 'vs L1');
+
+exit 0 unless $ARGV[1];
+# The chart: one bar per saevm/QEMU row on a log scale around 1x, green
+# where the target is met, red where not, grey without one; the whisker is
+# the spread of the ratio over the pairs, the black tick the target.
+my ($W, $left, $rowh, $top) = (900, 330, 26, 50);
+my ($lo, $hi) = (0.01, 10);
+my $x = sub { my $r = $_[0] < $lo ? $lo : $_[0] > $hi ? $hi : $_[0];
+  $left + (log($r / $lo) / log($hi / $lo)) * ($W - $left - 20) };
+my $H = $top + @bars * $rowh + 40;
+my $esc = sub { my $t = shift; $t =~ s/&/&amp;/g; $t =~ s/</&lt;/g; $t =~ s/>/&gt;/g; $t };
+open my $o, '>', $ARGV[1] or die "bench: $ARGV[1]: $!\n";
+print $o qq{<svg xmlns="http://www.w3.org/2000/svg" width="$W" height="$H" font-family="sans-serif" font-size="12">\n},
+  qq{<rect width="100%" height="100%" fill="white"/>\n},
+  qq{<text x="10" y="20" font-size="14">saevm / QEMU (KVM), same L1 boot: ratio of medians (log scale); }, 
+  qq{whisker: spread over the alternating pairs; tick: target</text>\n};
+for my $g (0.01, 0.03, 0.1, 0.3, 1, 3, 10) {
+  my $gx = $x->($g);
+  print $o qq{<line x1="$gx" y1="$top" x2="$gx" y2="}, $H - 30, qq{" stroke="}, ($g == 1 ? '#000' : '#ddd'), qq{"/>\n},
+    qq{<text x="$gx" y="}, $H - 15, qq{" text-anchor="middle">${g}x</text>\n};
+}
+my $y = $top;
+for my $b (@bars) {
+  my ($name, $r, $plo, $phi, $op, $t, $met) = @$b;
+  my ($x1, $xr) = ($x->(1), $x->($r));
+  my ($bx, $bw) = $xr < $x1 ? ($xr, $x1 - $xr) : ($x1, $xr - $x1);
+  my $col = !defined $met ? '#999' : $met ? '#3a3' : '#d33';
+  my $cy = $y + $rowh / 2;
+  print $o qq{<text x="10" y="}, $cy + 4, qq{">}, $esc->($name), qq{</text>\n},
+    sprintf(qq{<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="$col"/>\n}, $bx, $y + 5, $bw < 1 ? 1 : $bw, $rowh - 10),
+    sprintf(qq{<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#000"/>\n}, $x->($plo), $cy, $x->($phi), $cy),
+    sprintf(qq{<text x="%.1f" y="%.1f" font-size="10">%.2fx</text>\n}, ($xr > $x1 ? $xr : $x1) + 4, $cy - 4, $r);
+  printf $o qq{<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#000" stroke-width="3"/>\n},
+    $x->($t), $y + 2, $x->($t), $y + $rowh - 2 if defined $op;
+  $y += $rowh;
+}
+print $o "</svg>\n";
+close $o;

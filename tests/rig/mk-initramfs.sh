@@ -3,6 +3,7 @@
 # the rig: L1 (the KVM host that runs saevm) or L2 (saevm's guest).
 #
 #   mk-initramfs.sh -o OUT --init SCRIPT [--add SRC[:DEST]]... [--modules "a b"]
+#                   [--tree DIR]...   (DIR's contents go into the root as they are)
 #
 # /init mounts proc, sys, devtmpfs, devpts and tmpfs, installs busybox's
 # applets, loads --modules (dependencies resolved from modules.dep), runs
@@ -11,12 +12,13 @@
 # default cache).
 set -euo pipefail
 die() { echo "mk-initramfs: $*" >&2; exit 2; }
-OUT='' INIT='' MODS='' ADDS=()
+OUT='' INIT='' MODS='' ADDS=() TREES=()
 while (($#)); do
   case $1 in
     -o) OUT=$2; shift 2;;
     --init) INIT=$2; shift 2;;
     --add) ADDS+=("$2"); shift 2;;
+    --tree) TREES+=("$2"); shift 2;;
     --modules) MODS="$MODS $2"; shift 2;;
     *) die "unknown option $1";;
   esac
@@ -54,6 +56,10 @@ for a in "${ADDS[@]}"; do
   src=${a%%:*}; dst=/rig/$(basename "$src"); [[ $a == *:* ]] && dst=${a#*:}
   [[ -f $src ]] || die "--add: no file $src"
   mkdir -p "$R$(dirname "$dst")"; cp -L "$src" "$R$dst"
+done
+for t in "${TREES[@]}"; do
+  [[ -d $t ]] || die "--tree: no directory $t"
+  cp -a "$t/." "$R/"
 done
 cp "$INIT" "$R/payload.sh"
 cat > "$R/init" <<'INIT'
