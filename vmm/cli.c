@@ -181,12 +181,13 @@ static int set_host_profile(struct vm_config *c, const char *v, struct error *e)
 	return i < 0 ? -1 : 0;
 }
 
-/* --cpu-features all|none|[no]pauth,[no]sve,[no]pmu: later words win. */
+/* --cpu-features all|none|[no]pauth,[no]sve,[no]pmu,[no]pvtime: later words win. */
 static int set_cpu_features(struct vm_config *c, const char *v, struct error *e)
 {
 	static const struct { const char *name; unsigned bits; } words[] = {
-		{ "all", CPU_FEATURE_PAUTH | CPU_FEATURE_SVE | CPU_FEATURE_PMU },
+		{ "all", CPU_FEATURE_PAUTH | CPU_FEATURE_SVE | CPU_FEATURE_PMU | CPU_FEATURE_PVTIME },
 		{ "pauth", CPU_FEATURE_PAUTH }, { "sve", CPU_FEATURE_SVE }, { "pmu", CPU_FEATURE_PMU },
+		{ "pvtime", CPU_FEATURE_PVTIME },
 	};
 	const char *p = v;
 
@@ -211,7 +212,7 @@ static int set_cpu_features(struct vm_config *c, const char *v, struct error *e)
 				found = true;
 			}
 		if (!found || len == 0)
-			return err_set(e, EXIT_USAGE, "--cpu-features '%s': expected all, none, or a list of pauth, sve, pmu "
+			return err_set(e, EXIT_USAGE, "--cpu-features '%s': expected all, none, or a list of pauth, sve, pmu, pvtime "
 				       "(each may start with no)", v);
 		p += whole;
 		if (*p == ',')
@@ -526,7 +527,7 @@ static const struct option_def options[] = {
 	{ "kvm-dev", 0, true, set_kvm_dev, NULL, "PATH", "KVM device (default /dev/kvm-arm64 if present, else /dev/kvm)" },
 	{ "host-profile", 0, true, set_host_profile, NULL, "PROFILE", "auto, or s390: limit saevm to the s390 kvm-arm64 contract" },
 	{ "cpu-features", 0, true, set_cpu_features, NULL, "LIST",
-	  "all (default: what the host offers), none, or pauth,sve,pmu each with an optional no prefix" },
+	  "all (default: what the host offers), none, or pauth,sve,pmu,pvtime each with an optional no prefix" },
 	{ "log-level", 0, true, set_log_level, NULL, "LEVEL", "error, warn (default), info or debug, on stderr" },
 	{ "help", 'h', false, set_help, NULL, NULL, "show this help" },
 };

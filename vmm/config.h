@@ -27,7 +27,7 @@ struct disk_config {
 
 enum console_kind { CONSOLE_SERIAL, CONSOLE_VIRTIO };
 /* vCPU features saevm enables where the host has them (--cpu-features). */
-enum cpu_feature { CPU_FEATURE_PAUTH = 1, CPU_FEATURE_SVE = 2, CPU_FEATURE_PMU = 4 };
+enum cpu_feature { CPU_FEATURE_PAUTH = 1, CPU_FEATURE_SVE = 2, CPU_FEATURE_PMU = 4, CPU_FEATURE_PVTIME = 8 };
 
 #define VM_MAX_NICS 4
 #define NIC_MAX_HOSTFWD 16

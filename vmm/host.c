@@ -13,6 +13,7 @@ void host_caps_apply_profile(struct host_caps *caps, enum host_profile profile)
 	caps->vcpu_target = KVM_ARM_TARGET_GENERIC_V8;
 	caps->vcpu_features_allowed = 0;
 	caps->vcpu_features = 0;
+	caps->pvtime = false;
 	caps->psci = PSCI_SYSTEM_OFF_ONLY;
 }
 

@@ -34,6 +34,7 @@ struct host_caps {
 	uint32_t vcpu_features_allowed; /* feature bits saevm may ask for at all */
 	uint32_t vcpu_features;   /* what KVM_ARM_VCPU_INIT accepted (boot vCPU) */
 	bool psci_0_2_cap;        /* KVM_CAP_ARM_PSCI_0_2 (0 on the s390 module) */
+	bool pvtime;              /* KVM_CAP_STEAL_TIME: stolen-time records the guest finds by SMCCC */
 	enum psci_kind psci;      /* PSCI_0_2 only if the cap says so AND vCPU init took the bit */
 	enum host_profile profile;
 };

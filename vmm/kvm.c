@@ -130,6 +130,7 @@ int kvm_create(struct kvm_vm *kvm, const char *path, uint64_t gpa_end, enum host
 	if (check_ext(kvm->vm_fd, KVM_CAP_ARM_PMU_V3) > 0)
 		caps->vcpu_features_allowed |= 1u << KVM_ARM_VCPU_PMU_V3;
 	caps->psci_0_2_cap = check_ext(kvm->vm_fd, KVM_CAP_ARM_PSCI_0_2) > 0;
+	caps->pvtime = check_ext(kvm->vm_fd, KVM_CAP_STEAL_TIME) > 0;
 	caps->psci = PSCI_SYSTEM_OFF_ONLY; /* until the boot vCPU's init says more */
 	host_caps_apply_profile(caps, profile);
 	log_debug("host: %s, max %u vCPUs, IPA %u bits (max %u), gicv3 %d gicv2 %d, ioeventfd %d irqfd %d",
@@ -255,6 +256,17 @@ int kvm_vcpu_init_pmu(int fd, unsigned index, unsigned intid, struct error *err)
 	if (ioctl(fd, KVM_SET_DEVICE_ATTR, &set_irq) < 0 || ioctl(fd, KVM_SET_DEVICE_ATTR, &init) < 0)
 		return err_errno(err, EXIT_HOST_UNSUPPORTED, errno, "the PMU of vCPU %u (--cpu-features nopmu runs without)",
 				 index);
+	return 0;
+}
+
+int kvm_vcpu_init_pvtime(int fd, unsigned index, uint64_t ipa, struct error *err)
+{
+	struct kvm_device_attr attr = { .group = KVM_ARM_VCPU_PVTIME_CTRL, .attr = KVM_ARM_VCPU_PVTIME_IPA,
+					.addr = (uintptr_t)&ipa };
+
+	if (ioctl(fd, KVM_SET_DEVICE_ATTR, &attr) < 0)
+		return err_errno(err, EXIT_HOST_UNSUPPORTED, errno,
+				 "the stolen-time record of vCPU %u (--cpu-features nopvtime runs without)", index);
 	return 0;
 }
 

@@ -38,6 +38,9 @@ int kvm_vcpu_init(struct kvm_vm *kvm, int fd, unsigned index, struct error *err)
 /* The PMU of a vCPU that took KVM_ARM_VCPU_PMU_V3: its overflow interrupt is
  * PPI `intid`; after the in-kernel irqchip is initialised. */
 int kvm_vcpu_init_pmu(int fd, unsigned index, unsigned intid, struct error *err);
+/* Tells KVM where vCPU `index` keeps its stolen-time record (64 bytes at
+ * guest address ipa, in a memslot); before its first KVM_RUN. */
+int kvm_vcpu_init_pvtime(int fd, unsigned index, uint64_t ipa, struct error *err);
 int kvm_vcpu_set_reg(int vcpu_fd, uint64_t id, uint64_t value);
 int kvm_vcpu_get_reg(int vcpu_fd, uint64_t id, uint64_t *value);
 

@@ -12,6 +12,8 @@
  *                the boot-time marker
  *   0x0900_2000  pvpanic ("qemu,pvpanic-mmio")
  *   0x0900_3000  PL031 real-time clock ("arm,pl031"), the host's time
+ *   0x09ff_0000  stolen-time records (pvtime), 64 KiB, when the host has
+ *                them (vm.h: a vCPU feature, not a device)
  *   0x0a00_0000  virtio-mmio transports, 512 bytes each, SPI 1, 2, ...:
  *                the disks in command-line order (vda, vdb...), the NICs
  *                (eth0...), the 9p shares (a sandbox's root, its working

@@ -83,15 +83,27 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct sandbox *sandbo
 	for (unsigned i = 0; i < vm->ncpus && (caps->vcpu_features & (1u << KVM_ARM_VCPU_PMU_V3)); i++)
 		if (kvm_vcpu_init_pmu(vm->vcpus[i].fd, i, PMU_PPI_INTID, err) < 0)
 			return -1;
+	if (caps->pvtime && !(cfg->cpu_features_off & CPU_FEATURE_PVTIME) && vm->ncpus * 64 <= PVTIME_SIZE) {
+		vm->pvtime = mmap(NULL, PVTIME_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (vm->pvtime == MAP_FAILED) {
+			vm->pvtime = NULL;
+			return err_errno(err, EXIT_HOST_ERROR, errno, "mmap of the stolen-time records");
+		}
+		if (kvm_add_memslot(&vm->kvm, PVTIME_SLOT, PVTIME_BASE, PVTIME_SIZE, vm->pvtime, err) < 0)
+			return -1;
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			if (kvm_vcpu_init_pvtime(vm->vcpus[i].fd, i, PVTIME_BASE + 64ULL * i, err) < 0)
+				return -1;
+	}
 	if (vm->irq.kind == IRQCHIP_NONE && cfg->irqchip == IRQCHIP_AUTO)
 		log_warn("this host's KVM has no in-kernel interrupt controller: devices work only for guests "
 			 "that poll them; a Linux guest needs interrupt support in the host kernel");
-	log_info("%s: %u vCPU%s, %llu MiB, irqchip %s, PSCI %s, features:%s%s%s", caps->device_path, vm->ncpus,
+	log_info("%s: %u vCPU%s, %llu MiB, irqchip %s, PSCI %s, features:%s%s%s%s", caps->device_path, vm->ncpus,
 		 vm->ncpus == 1 ? "" : "s", (unsigned long long)(cfg->mem_bytes >> 20),
 		 irqchip_name(vm->irq.kind), caps->psci == PSCI_0_2 ? "0.2+" : "SYSTEM_OFF only",
 		 (caps->vcpu_features & VCPU_FEATURES_PAUTH) == VCPU_FEATURES_PAUTH ? " pauth" : "",
 		 caps->vcpu_features & (1u << KVM_ARM_VCPU_SVE) ? " sve" : "",
-		 caps->vcpu_features & (1u << KVM_ARM_VCPU_PMU_V3) ? " pmu" : "");
+		 caps->vcpu_features & (1u << KVM_ARM_VCPU_PMU_V3) ? " pmu" : "", vm->pvtime ? " pvtime" : "");
 	return 0;
 }
 
@@ -338,6 +350,9 @@ void vm_destroy(struct vm *vm)
 	irqchip_destroy(&vm->irq);
 	kvm_destroy(&vm->kvm);
 	guest_mem_unmap(&vm->mem);
+	if (vm->pvtime)
+		munmap(vm->pvtime, PVTIME_SIZE);
+	vm->pvtime = NULL;
 	console_destroy(&vm->console);
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);

@@ -62,6 +62,13 @@
 
 #define RAM_BASE 0x80000000ULL
 #define PMU_PPI_INTID 23 /* PPI 7, as QEMU's virt machine and kvmtool use */
+/* Stolen-time records (pvtime), 64 bytes per vCPU, in their own 64 KiB
+ * memslot below the virtio-mmio window: not RAM in the DT, so the guest
+ * maps it apart (it finds it with the SMCCC PV_TIME_ST call, which KVM
+ * answers). */
+#define PVTIME_BASE 0x09ff0000ULL
+#define PVTIME_SIZE 0x10000ULL
+#define PVTIME_SLOT 1
 #define SIG_VCPU_KICK SIGUSR1
 
 struct vm;
@@ -82,6 +89,7 @@ struct vm {
 	struct sandbox *sandbox; /* saevm sandbox (vmm/sandbox.h), else NULL */
 	struct kvm_vm kvm;
 	struct guest_mem mem;
+	void *pvtime;        /* PVTIME_SIZE bytes mapped at PVTIME_BASE, or NULL */
 	struct irqchip irq;
 	struct mmio_bus bus;
 	struct console console;

@@ -21,8 +21,8 @@ echo "@@B qemu_version=$QV"
 #   vm saevm|qemu MEM PARAMS [disk=FILE] [net=user] [bg]
 # runs it under vmtime (which stamps the guest's "@@M" marks, the first
 # KVM_RUN, the guest's SYSTEM_OFF and the exit) into /tmp/vm.out.
-QCPU=host,kvm-steal-time=off
-[ "$CPUF" = none ] && QCPU=$QCPU,pauth=off,sve=off,pmu=off
+QCPU=host
+[ "$CPUF" = none ] && QCPU=$QCPU,pauth=off,sve=off,pmu=off,kvm-steal-time=off
 vm() {
   local v=$1 mem=$2 params=$3 disk='' net='' bg=''; shift 3
   for a in "$@"; do case $a in disk=*) disk=${a#disk=};; net=*) net=${a#net=};; bg) bg=1;; esac; done
@@ -74,6 +74,9 @@ for i in $(seq $N); do
       'BEGIN{ if (e != "" && o != "") printf "@@B %s.exit=%.4f\n", v, e - o }'
     echo "@@B $v.devices=$(guest devices | tr ' ' '+')"
     echo "@@B $v.cpu=$(guest cpu)"
+    # saevm's own part of the teardown: from the vCPU seeing SYSTEM_OFF to
+    # the end of main (its log); the rest is the kernel's exit of the process.
+    [ $v = saevm ] && echo "@@B saevm_exit_main=$(info 'exiting' /tmp/vm.out)"
     [ $v = saevm ] && echo "@@B setup_cpu=$(sed -n 's/.*enters the guest.*(\([0-9.]*\) s CPU).*/\1/p' /tmp/vm.out)"
   done
   saevm run -k /rig/probe.img --log-level info > /tmp/p.out 2>&1

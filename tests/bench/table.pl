@@ -88,6 +88,8 @@ sub row { my ($name, $key, $conv, $limit, $target) = @_;
     defined $limit ? sprintf('%.3f', $limit) : '-', defined $ratio ? sprintf('%.2fx', $ratio) : '-', $target // '';
 }
 row('setup: start -> first KVM_RUN, CPU (ms)', 'setup_cpu', $ms);
+row("SYSTEM_OFF -> the end of saevm's main (ms)", 'saevm_exit_main', $ms, 1000 * (med('saevm.exit') || 1e9),
+    'share of the poweroff row');
 row('probe guest: start -> its first instruction (s)', 'probe_boot', $id);
 row('probe guest: poweroff -> saevm exit (ms)', 'probe_exit', $ms, 20, '<= 1x (20 ms)');
 row('bare KVM_RUN loop (us per exit)', 'bare_ns', $id, undef, 'the limit');

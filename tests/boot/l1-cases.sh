@@ -28,7 +28,7 @@ if [ $GIC = 3 ]; then
     case_ cpufeat-$f 0 60 "run -k $K -i $L2 -c 2 -p 'quiet t=cpufeat' --log-level info --cpu-features $f" "@@L2 cpufeat"
     said=$(grep -o 'features:.*' /tmp/cpufeat-$f.out | head -1)
     why=""
-    for x in pauth sve pmu; do
+    for x in pauth sve pmu pvtime; do
       n=$(guest_says cpufeat-$f $x)
       case "$said " in *" $x "*) [ "${n:-0}" -ge 1 ] || why="$why $x enabled but the guest has none;" ;;
                           *) [ "${n:-0}" = 0 ] || why="$why $x not enabled but the guest has it;" ;; esac

@@ -61,7 +61,7 @@ case " $(cat /proc/cmdline) " in
   *" t=ticker "*) i=0; while true; do echo "@@L2 tick $i"; i=$((i+1)); sleep 0.1; done ;;
   *" t=marker "*) devmem 0x9001008 32 123 ;;
   *" t=cpufeat "*)
-    echo "@@L2 cpufeat pauth=$(grep -cw paca /proc/cpuinfo) sve=$(grep -cw sve /proc/cpuinfo) pmu=$(ls /sys/bus/event_source/devices | grep -c armv8)" ;;
+    echo "@@L2 cpufeat pauth=$(grep -cw paca /proc/cpuinfo) sve=$(grep -cw sve /proc/cpuinfo) pmu=$(ls /sys/bus/event_source/devices | grep -c armv8) pvtime=$(dmesg | grep -c 'using stolen time PV')" ;;
   *" t=enospc "*)
     head -c 1048576 /dev/urandom > /tmp/a
     dd if=/tmp/a of=/dev/vda bs=1M count=1 conv=fsync 2>/dev/null

@@ -163,6 +163,23 @@ static void test_set_option_shared_with_config(void **state)
 	ASSERT_ERR_CONTAINS(&err, "unknown option 'memory'");
 }
 
+static void test_cpu_features(void **state)
+{
+	struct vm_config cfg;
+	struct error err;
+
+	(void)state;
+	assert_int_equal(parse(&cfg, &err, 5, "saevm", "run", "-kImage", "--cpu-features", "none"), 0);
+	assert_int_equal(cfg.cpu_features_off,
+			 CPU_FEATURE_PAUTH | CPU_FEATURE_SVE | CPU_FEATURE_PMU | CPU_FEATURE_PVTIME);
+	assert_int_equal(parse(&cfg, &err, 5, "saevm", "run", "-kImage", "--cpu-features", "none,pvtime"), 0);
+	assert_int_equal(cfg.cpu_features_off, CPU_FEATURE_PAUTH | CPU_FEATURE_SVE | CPU_FEATURE_PMU);
+	assert_int_equal(parse(&cfg, &err, 5, "saevm", "run", "-kImage", "--cpu-features", "nopvtime"), 0);
+	assert_int_equal(cfg.cpu_features_off, CPU_FEATURE_PVTIME);
+	assert_int_equal(parse(&cfg, &err, 5, "saevm", "run", "-kImage", "--cpu-features", "pvtime,avx"), -1);
+	ASSERT_ERR_CONTAINS(&err, "pmu, pvtime");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +190,7 @@ int main(void)
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_cmdline_console_rule),
 		cmocka_unit_test(test_set_option_shared_with_config),
+		cmocka_unit_test(test_cpu_features),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

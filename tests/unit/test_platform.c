@@ -103,14 +103,17 @@ static void test_mmio_bus_decodes_guest_bytes(void **state)
 static void test_s390_profile(void **state)
 {
 	struct host_caps caps = { .max_vcpus = 512, .gicv3 = true, .gicv2 = false, .ioeventfd = true,
-				  .irqfd = true, .vcpu_features_allowed = 0x3, .psci = PSCI_0_2 };
+				  .irqfd = true, .vcpu_features_allowed = 0x3, .psci = PSCI_0_2,
+				  .pvtime = true };
 	enum irqchip_kind kind;
 	struct error err = { 0 };
 
 	(void)state;
 	host_caps_apply_profile(&caps, HOST_PROFILE_AUTO);
 	assert_int_equal(caps.max_vcpus, 512);
+	assert_true(caps.pvtime);
 	host_caps_apply_profile(&caps, HOST_PROFILE_S390);
+	assert_false(caps.pvtime); /* the s390 module has no stolen time */
 	assert_int_equal(caps.max_vcpus, 1);
 	assert_false(caps.gicv3);
 	assert_false(caps.irqfd);
