@@ -17,7 +17,9 @@ for w in "${want[@]}"; do
             # the sandbox's guest init is arm64 on every host
             [[ $arch == arm64 ]] || { need gcc-aarch64-linux-gnu; need libc6-dev-arm64-cross; };;
     cross) for p in gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user-static meson ninja-build dpkg-dev; do need "$p"; done;;
-    rig) for p in qemu-system-arm cpio kmod e2fsprogs perl mmdebstrap; do need "$p"; done;;
+    # arch-test: mmdebstrap's check that the host runs arm64 binaries (a
+    # Recommends, which --no-install-recommends leaves out)
+    rig) for p in qemu-system-arm cpio kmod e2fsprogs perl mmdebstrap arch-test; do need "$p"; done;;
     *) echo "install.sh: unknown set $w" >&2; exit 2;;
   esac
 done
