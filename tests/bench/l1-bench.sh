@@ -21,17 +21,21 @@ echo "@@B qemu_version=$QV"
 #   vm saevm|qemu MEM PARAMS [disk=FILE] [net=user] [bg]
 # runs it under vmtime (which stamps the guest's "@@M" marks, the first
 # KVM_RUN, the guest's SYSTEM_OFF and the exit) into /tmp/vm.out.
-QCPU=host
-[ "$CPUF" = none ] && QCPU=$QCPU,pauth=off,sve=off,pmu=off,kvm-steal-time=off
+# The vCPU features: saevm's --cpu-features all is QEMU's -cpu host, none
+# is -cpu host with each of them off. The boot rows are also taken with the
+# other set (ALTF), so the table compares like with like under both.
+ALTF=none; [ "$CPUF" = none ] && ALTF=all
+echo "@@B alt_cpu_features=$ALTF"
+qcpu() { if [ "$1" = none ]; then echo host,pauth=off,sve=off,pmu=off,kvm-steal-time=off; else echo host; fi; }
 vm() {
-  local v=$1 mem=$2 params=$3 disk='' net='' bg=''; shift 3
-  for a in "$@"; do case $a in disk=*) disk=${a#disk=};; net=*) net=${a#net=};; bg) bg=1;; esac; done
+  local v=$1 mem=$2 params=$3 disk='' net='' bg='' feat=$CPUF; shift 3
+  for a in "$@"; do case $a in disk=*) disk=${a#disk=};; net=*) net=${a#net=};; bg) bg=1;; feat=*) feat=${a#feat=};; esac; done
   if [ "$v" = saevm ]; then
-    set -- saevm run -k $K -i $L2 -m $mem -c 1 -p "$params" --log-level info --stats
+    set -- /rig/saevm run --cpu-features $feat -k $K -i $L2 -m $mem -c 1 -p "$params" --log-level info --stats
     [ -n "$disk" ] && set -- "$@" -d "$disk"
     [ -n "$net" ] && set -- "$@" -n "$net"
   else
-    set -- qemu-system-aarch64 -M virt,gic-version=3,its=off -accel kvm -cpu $QCPU -smp 1 -m $mem \
+    set -- qemu-system-aarch64 -M virt,gic-version=3,its=off -accel kvm -cpu $(qcpu $feat) -smp 1 -m $mem \
       -nodefaults -no-user-config -display none -serial stdio -no-reboot \
       -global virtio-mmio.force-legacy=false -kernel $K -initrd $L2 \
       -append "console=ttyAMA0 $params" -device virtio-rng-device
@@ -61,19 +65,24 @@ results() { # VMM STEP:MIB...
 # Boot: start -> guest userspace, split into the VMM's setup (start -> the
 # kernel's first kvm_entry), the kernel's early boot before its clock
 # starts and its own uptime; the guest's SYSTEM_OFF -> the VMM's exit.
+# boot_rows VMM PREFIX [feat=SET]: one boot's figures as VMM.PREFIXname.
+boot_rows() {
+  local v=$1 p=$2; shift 2
+  vm $v 256 quiet "$@"
+  boot=$(mark_t userspace); setup=$(stamp first_entry); up=$(guest uptime)
+  echo "@@B $v.${p}boot=$boot"
+  echo "@@B $v.${p}setup=$setup"
+  echo "@@B $v.${p}guest_uptime=$up"
+  awk -v b="$boot" -v s="$setup" -v u="$up" -v k=$v.${p}guest_early \
+    'BEGIN{ if (b != "" && s != "" && u != "") printf "@@B %s=%.3f\n", k, b - s - u }'
+  awk -v e="$(stamp exit)" -v o="$(stamp system_off)" -v k=$v.${p}exit \
+    'BEGIN{ if (e != "" && o != "") printf "@@B %s=%.4f\n", k, e - o }'
+  echo "@@B $v.${p}cpu=$(guest cpu)"
+}
 for i in $(seq $N); do
   for v in saevm qemu; do
-    vm $v 256 quiet
-    boot=$(mark_t userspace); setup=$(stamp first_entry); up=$(guest uptime)
-    echo "@@B $v.boot=$boot"
-    echo "@@B $v.setup=$setup"
-    echo "@@B $v.guest_uptime=$up"
-    awk -v b="$boot" -v s="$setup" -v u="$up" -v v=$v \
-      'BEGIN{ if (b != "" && s != "" && u != "") printf "@@B %s.guest_early=%.3f\n", v, b - s - u }'
-    awk -v e="$(stamp exit)" -v o="$(stamp system_off)" -v v=$v \
-      'BEGIN{ if (e != "" && o != "") printf "@@B %s.exit=%.4f\n", v, e - o }'
+    boot_rows $v ''
     echo "@@B $v.devices=$(guest devices | tr ' ' '+')"
-    echo "@@B $v.cpu=$(guest cpu)"
     # saevm's own part of the teardown: from the vCPU seeing SYSTEM_OFF to
     # the end of main (its log); the rest is the kernel's exit of the process.
     [ $v = saevm ] && echo "@@B saevm_exit_main=$(info 'exiting' /tmp/vm.out)"
@@ -82,6 +91,9 @@ for i in $(seq $N); do
   saevm run -k /rig/probe.img --log-level info > /tmp/p.out 2>&1
   echo "@@B probe_boot=$(info 'boot-time marker:' /tmp/p.out)"
   echo "@@B probe_exit=$(info 'exiting' /tmp/p.out)"
+done
+for i in $(seq $N); do
+  for v in saevm qemu; do boot_rows $v alt_ feat=$ALTF; done
 done
 
 # MMIO exit cost: through saevm's dispatch, and a bare KVM_RUN loop.
