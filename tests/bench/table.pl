@@ -73,6 +73,8 @@ print "-- block (virtio-blk over mmio, in the guest) --\n";
 cmp_row('64 MiB sequential read, bs=1M (MiB/s)', 'blk_read', per(64), '>=', 1.2);
 cmp_row('64 MiB write + fdatasync, bs=1M (MiB/s)', 'blk_write', per(64), '>=', 1.2);
 cmp_row('4 KiB O_DIRECT reads, QD1 (requests/s)', 'blk_4k', per(2048), '>=', 1.0);
+cmp_row("  the guest's mean request, reading (KiB)", 'blk_read_req_kib', $id);
+cmp_row("  the guest's mean request, writing (KiB)", 'blk_write_req_kib', $id);
 cmp_row("VMM's CPU per MiB, sequential read (ms)", 'blk_read_cpu', $ms, '<=', 0.8);
 cmp_row("VMM's CPU per MiB, write (ms)", 'blk_write_cpu', $ms, '<=', 0.8);
 cmp_row("VMM's CPU per MiB, 4 KiB reads (ms)", 'blk_4k_cpu', $ms, '<=', 0.8);
