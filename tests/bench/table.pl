@@ -78,9 +78,10 @@ cmp_row("  the guest's mean request, writing (KiB)", 'blk_write_req_kib', $id);
 cmp_row("VMM's CPU per MiB, sequential read (ms)", 'blk_read_cpu', $ms, '<=', 0.8);
 cmp_row("VMM's CPU per MiB, write (ms)", 'blk_write_cpu', $ms, '<=', 0.8);
 cmp_row("VMM's CPU per MiB, 4 KiB reads (ms)", 'blk_4k_cpu', $ms, '<=', 0.8);
-print "-- user-mode network (libslirp, 16 MiB TCP each way) --\n";
-cmp_row('host -> guest (MiB/s)', 'user_rx', per(16), '>=', 1.2);
-cmp_row('guest -> host (MiB/s)', 'user_tx', per(16), '>=', 1.2);
+my $net = med('net_mib') // 16;   # MiB each way
+print "-- user-mode network (libslirp, $net MiB TCP each way) --\n";
+cmp_row('host -> guest (MiB/s)', 'user_rx', per($net), '>=', 1.2);
+cmp_row('guest -> host (MiB/s)', 'user_tx', per($net), '>=', 1.2);
 cmp_row("VMM's CPU per MiB, host -> guest (ms)", 'user_rx_cpu', $ms, '<=', 0.8);
 cmp_row("VMM's CPU per MiB, guest -> host (ms)", 'user_tx_cpu', $ms, '<=', 0.8);
 # The same guest work: what the guest saw under each VMM.
@@ -114,10 +115,10 @@ row("  saevm's default, with the vGIC (us)", 'exit_gic_ns', $id, med('bare_ns'))
 row('block read (MiB/s)', 'saevm.blk_read', per(64), 64 / (med('l1_read') || 1), 'vs dd on the file in L1');
 row('block write + fdatasync (MiB/s)', 'saevm.blk_write', per(64), 64 / (med('l1_write') || 1), 'vs dd on the file in L1');
 row('MMIO exits per 4 KiB request', 'blk_exits_per_req', $id);
-row('user: host -> guest (MiB/s)', 'saevm.user_rx', per(16), 16 / (med('lo_rx') || 1), 'vs loopback in L1');
-row('user: guest -> host (MiB/s)', 'saevm.user_tx', per(16), 16 / (med('lo_tx') || 1), 'vs loopback in L1');
-row('tap: host -> guest (MiB/s)', 'tap_rx', per(16), 16 / (med('lo_rx') || 1), 'vs loopback in L1');
-row('tap: guest -> host (MiB/s)', 'tap_tx', per(16), 16 / (med('lo_tx') || 1), 'vs loopback in L1');
+row('user: host -> guest (MiB/s)', 'saevm.user_rx', per($net), $net / (med('lo_rx') || 1), 'vs loopback in L1');
+row('user: guest -> host (MiB/s)', 'saevm.user_tx', per($net), $net / (med('lo_tx') || 1), 'vs loopback in L1');
+row('tap: host -> guest (MiB/s)', 'tap_rx', per($net), $net / (med('lo_rx') || 1), 'vs loopback in L1');
+row('tap: guest -> host (MiB/s)', 'tap_tx', per($net), $net / (med('lo_tx') || 1), 'vs loopback in L1');
 row('MMIO exits per packet (user)', 'user_exits_per_packet', $id);
 print "-- sandbox (busybox rootfs over virtio-9p, msize 512 KiB, cache=loose) --\n";
 row('saevm run: start -> userspace -> poweroff -> exit (s)', 'run_whole', $id, undef, 'the limit');
