@@ -45,20 +45,23 @@ vm() {
   if [ -n "$bg" ]; then vmtime -- "$@" > /tmp/vm.out 2>&1 &
   else timeout 300 vmtime --kvm-trace -- "$@" > /tmp/vm.out 2>&1; fi
 }
-# From /tmp/vm.out: a mark's time or VMM CPU, a vmtime stamp, a guest @@G.
+# From /tmp/vm.out: a mark's time, VMM CPU or guest time, a vmtime stamp, a guest @@G.
 mark_t() { sed -n "s/^@@V mark $1 t=\([0-9.]*\) .*/\1/p" /tmp/vm.out | head -1; }
-mark_cpu() { sed -n "s/^@@V mark $1 t=[0-9.]* cpu=\([0-9.]*\).*/\1/p" /tmp/vm.out | head -1; }
+mark_v() { sed -n "s/^@@V mark $1 t=.* $2=\([0-9.]*\).*/\1/p" /tmp/vm.out | head -1; } # LABEL cpu|guest
 stamp() { sed -n "s/^@@V $1 t=\([0-9.]*\).*/\1/p" /tmp/vm.out | head -1; }
 guest() { tr -d '\r' < /tmp/vm.out | sed -n "s/^@@G $1=//p" | head -1; }
 # The guest-timed @@B figures of a VM, each as VMM.NAME, and the VMM's CPU
-# per MiB for each step named in "STEP:MIB ...".
+# and its vCPU's time in the guest per MiB for each step named in
+# "STEP:MIB ..." (whose time a step is: the VMM's or the guest's own).
 results() { # VMM STEP:MIB...
   local v=$1 sm s; shift
   tr -d '\r' < /tmp/vm.out | sed -n "s/^@@B /@@B $v./p"
   for sm in "$@"; do
     s=${sm%:*}
-    awk -v a="$(mark_cpu ${s}_0)" -v b="$(mark_cpu ${s}_1)" -v m=${sm#*:} -v k="$v.${s}_cpu" \
-      'BEGIN{ if (a != "" && b != "") printf "@@B %s=%.4f\n", k, (b - a) / m }'
+    for f in cpu guest; do
+      awk -v a="$(mark_v ${s}_0 $f)" -v b="$(mark_v ${s}_1 $f)" -v m=${sm#*:} -v k="$v.${s}_$f" \
+        'BEGIN{ if (a != "" && b != "") printf "@@B %s=%.4f\n", k, (b - a) / m }'
+    done
   done
 }
 

@@ -78,12 +78,18 @@ cmp_row("  the guest's mean request, writing (KiB)", 'blk_write_req_kib', $id);
 cmp_row("VMM's CPU per MiB, sequential read (ms)", 'blk_read_cpu', $ms, '<=', 0.8);
 cmp_row("VMM's CPU per MiB, write (ms)", 'blk_write_cpu', $ms, '<=', 0.8);
 cmp_row("VMM's CPU per MiB, 4 KiB reads (ms)", 'blk_4k_cpu', $ms, '<=', 0.8);
+# The other part of each step's time: the guest's own work (its vCPU in
+# the guest), which the VMM does not do but can make dearer.
+cmp_row("  the guest's own CPU per MiB, read (ms)", 'blk_read_guest', $ms);
+cmp_row("  the guest's own CPU per MiB, write (ms)", 'blk_write_guest', $ms);
 my $net = med('net_mib') // 16;   # MiB each way
 print "-- user-mode network (libslirp, $net MiB TCP each way) --\n";
 cmp_row('host -> guest (MiB/s)', 'user_rx', per($net), '>=', 1.2);
 cmp_row('guest -> host (MiB/s)', 'user_tx', per($net), '>=', 1.2);
 cmp_row("VMM's CPU per MiB, host -> guest (ms)", 'user_rx_cpu', $ms, '<=', 0.8);
 cmp_row("VMM's CPU per MiB, guest -> host (ms)", 'user_tx_cpu', $ms, '<=', 0.8);
+cmp_row("  the guest's own CPU per MiB, host -> guest (ms)", 'user_rx_guest', $ms);
+cmp_row("  the guest's own CPU per MiB, guest -> host (ms)", 'user_tx_guest', $ms);
 # The same guest work: what the guest saw under each VMM.
 for my $w (['devices', "guest's virtio devices (id:driver), boot"], ['blk_devices', '... block rows'],
            ['net_devices', '... network rows'], ['cpu', "guest's CPU features"],

@@ -8,10 +8,12 @@
  * before the fork (CLOCK_MONOTONIC):
  *
  *   @@V pid=PID                first: the VMM's PID (for /proc/PID)
- *   @@V mark LABEL t=T cpu=C   for each line holding "@@M LABEL" (the guest
- *                              prints those on its console): when it
- *                              arrived, and the VMM's own CPU time so far
- *                              (utime + stime - guest time, /proc/PID/stat)
+ *   @@V mark LABEL t=T cpu=C guest=G  for each line holding "@@M LABEL"
+ *                              (the guest prints those on its console):
+ *                              when it arrived, the VMM's own CPU time so
+ *                              far (utime + stime - guest time,
+ *                              /proc/PID/stat) and its vCPUs' time in the
+ *                              guest
  *   @@V exit t=T status=S      when the VMM was reaped, and its status
  *   @@V first_entry t=T        --kvm-trace: the kernel's first kvm_entry
  *                              (the VMM's first KVM_RUN reaching the guest)
@@ -120,29 +122,32 @@ static double first_event(const char *dir, const char *event)
 }
 
 /* The VMM's own CPU seconds: every thread's user and system time less the
- * time its vCPUs spent in the guest (which the kernel counts as user). */
-static double vmm_cpu(pid_t pid)
+ * time its vCPUs spent in the guest (which the kernel counts as user), and
+ * that guest time; -1 for both when /proc cannot be read. */
+static void cpu_times(pid_t pid, double *vmm, double *guest)
 {
+	*vmm = *guest = -1;
 	char p[64], buf[2048];
 	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
 	int fd = open(p, O_RDONLY);
 	if (fd < 0)
-		return -1;
+		return;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return -1;
+		return;
 	buf[n] = '\0';
 	char *s = strrchr(buf, ')'); /* the command name may hold spaces */
 	if (!s)
-		return -1;
+		return;
 	/* field 3 (state) follows ") "; utime 14, stime 15, guest_time 43 */
 	unsigned long long v[44] = { 0 };
 	int field = 3;
 	for (char *tok = strtok(s + 2, " "); tok && field < 44; tok = strtok(NULL, " "), field++)
 		v[field] = strtoull(tok, NULL, 10);
 	double hz = (double)sysconf(_SC_CLK_TCK);
-	return ((double)v[14] + (double)v[15] - (double)v[43]) / hz;
+	*vmm = ((double)v[14] + (double)v[15] - (double)v[43]) / hz;
+	*guest = (double)v[43] / hz;
 }
 
 static void on_line(char *line, pid_t pid)
@@ -151,8 +156,11 @@ static void on_line(char *line, pid_t pid)
 	char *m = strstr(line, "@@M ");
 	if (m) {
 		char label[64];
-		if (sscanf(m + 4, "%63s", label) == 1)
-			printf("@@V mark %s t=%.6f cpu=%.3f\n", label, now() - t0, vmm_cpu(pid));
+		double vmm, guest;
+		if (sscanf(m + 4, "%63s", label) == 1) {
+			cpu_times(pid, &vmm, &guest);
+			printf("@@V mark %s t=%.6f cpu=%.3f guest=%.3f\n", label, now() - t0, vmm, guest);
+		}
 	}
 }
 
