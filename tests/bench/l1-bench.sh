@@ -103,11 +103,11 @@ done
 # Without an in-kernel GIC, KVM's world switch is the bare loop's; with one
 # (saevm's default), every entry also switches vGIC state.
 for i in $(seq $N); do
-  saevm run -k /rig/probe.img -p probe.exits=20000 --irqchip none > /tmp/e.out 2>&1
+  saevm run -k /rig/probe.img -p probe.exits=10000 --irqchip none > /tmp/e.out 2>&1
   sed -n 's/.*PROBE exits \([0-9]*\) ticks \([0-9]*\) freq \([0-9]*\).*/@@B exit_ns=\1 \2 \3/p' /tmp/e.out | tr -d '\r'
-  saevm run -k /rig/probe.img -p probe.exits=20000 > /tmp/e.out 2>&1
+  saevm run -k /rig/probe.img -p probe.exits=10000 > /tmp/e.out 2>&1
   sed -n 's/.*PROBE exits \([0-9]*\) ticks \([0-9]*\) freq \([0-9]*\).*/@@B exit_gic_ns=\1 \2 \3/p' /tmp/e.out | tr -d '\r'
-  bare-exit 20000 | sed -n 's/BARE exits \([0-9]*\) ticks \([0-9]*\) freq \([0-9]*\)/@@B bare_ns=\1 \2 \3/p'
+  bare-exit 10000 | sed -n 's/BARE exits \([0-9]*\) ticks \([0-9]*\) freq \([0-9]*\)/@@B bare_ns=\1 \2 \3/p'
 done
 
 # Block, in the guest; the same dd on the backing file in L1 is the limit.
@@ -115,7 +115,7 @@ dd if=/dev/zero of=/tmp/blk.img bs=1M count=80 2>/dev/null
 for i in $(seq $N); do
   for v in saevm qemu; do
     vm $v 256 'quiet t=blk' disk=/tmp/blk.img
-    results $v blk_read:64 blk_write:64 blk_4k:8
+    results $v blk_read:64 blk_write:64 blk_4k:4
     echo "@@B $v.blk_devices=$(guest devices | tr ' ' '+')"
   done
 done
@@ -127,12 +127,12 @@ for i in $(seq $N); do
   echo "@@B l1_read=$(awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.2f", b-a}') "
   echo "@@B l1_write=$(awk -v a=$t1 -v b=$t2 'BEGIN{printf "%.2f", b-a}') "
 done
-# MMIO exits per 4 KiB request: a run with 2048 requests minus one
+# MMIO exits per 4 KiB request: a run with 1024 requests minus one
 # without; one pair, as the count does not vary from run to run.
 exits() { sed -n 's/.*stats: \([0-9]*\) MMIO exits.*/\1/p' "$1"; }
 saevm run -k $K -i $L2 -p 'quiet t=blk4k' -d /tmp/blk.img --stats > /tmp/s1.out 2>&1
 saevm run -k $K -i $L2 -p 'quiet' -d /tmp/blk.img --stats > /tmp/s0.out 2>&1
-echo "@@B blk_exits_per_req=$(awk -v a=$(exits /tmp/s0.out) -v b=$(exits /tmp/s1.out) 'BEGIN{printf "%.2f", (b-a)/2048}')"
+echo "@@B blk_exits_per_req=$(awk -v a=$(exits /tmp/s0.out) -v b=$(exits /tmp/s1.out) 'BEGIN{printf "%.2f", (b-a)/1024}')"
 
 # Network: NET_MIB each way, user and tap; loopback in L1 is the limit.
 # 8 MiB: QEMU's guest -> host takes about 1 s per MiB here.
@@ -196,8 +196,8 @@ for i in $(seq $N); do
 done
 # The sandbox (busybox rootfs over 9p): `saevm sandbox -- true` start to
 # exit against `saevm run` of the same kernel to userspace and poweroff,
-# alternately; 16 MiB through the share against virtio-blk above (both on
-# L1's rootfs); stat of a 10,000-file tree, cold and warm, against L1
+# alternately; 8 MiB through the share against virtio-blk above (both on
+# L1's rootfs); stat of a 5,000-file tree, cold and warm, against L1
 # (stat -c without owner names: busybox's default format looks each file's
 # owner up through glibc's NSS, whose misses are negative lookups on the
 # 9p root, which v9fs never caches: a round trip each, 9 per file).
@@ -220,14 +220,14 @@ mkdir -p /work/sb && cd /work/sb
 for i in $(seq $((N < 3 ? N : 3))); do
   rm -f f.bin; sync; echo 3 > /proc/sys/vm/drop_caches
   saevm sandbox -k $K --rootfs $R --cpu-features $CPUF -- sh -c 'up() { cut -d" " -f1 /proc/uptime; }
-    t0=$(up); dd if=/dev/zero of=f.bin bs=1M count=16 conv=fsync 2>/dev/null; t1=$(up)
+    t0=$(up); dd if=/dev/zero of=f.bin bs=1M count=8 conv=fsync 2>/dev/null; t1=$(up)
     echo 3 > /proc/sys/vm/drop_caches; dd if=f.bin of=/dev/null bs=1M 2>/dev/null; t2=$(up)
     awk -v a=$t0 -v b=$t1 -v c=$t2 "BEGIN{printf \"@@B share_write=%.2f\n@@B share_read=%.2f\n\", b-a, c-b}"' 2>&1 |
     grep '@@B'
 done
 rm -f f.bin
 mkdir -p /work/sb/tree && cd /work/sb/tree
-for d in $(seq 100); do mkdir d$d; (cd d$d && for f in $(seq 100); do : > f$f; done); done
+for d in $(seq 50); do mkdir d$d; (cd d$d && for f in $(seq 100); do : > f$f; done); done
 cd /work/sb
 for i in $(seq $N); do
   t0=$(cut -d' ' -f1 /proc/uptime); find tree -type f | xargs stat -c '%n %s %Y' > /dev/null; echo "@@B stat_l1=$(el $t0)"
