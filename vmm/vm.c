@@ -298,6 +298,7 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err)
 		count = 0;
 	vcpus_resume(vm); /* a paused VM that is stopped must not stay parked */
 	vcpus_join(vm);
+	log_debug("teardown: vCPUs joined at %.4f s", log_wall_since_start());
 	return vm->exit_code;
 }
 
@@ -330,6 +331,7 @@ void vm_destroy(struct vm *vm)
 		mmio_bus_stop_devices(&vm->bus);
 	vm->devices_started = false;
 	console_stop(&vm->console);
+	log_debug("teardown: devices and console stopped at %.4f s", log_wall_since_start());
 	if (vm->cfg && vm->cfg->stats && vm->vcpus)
 		vm_print_stats(vm, stderr);
 	if (vm->control_fd >= 0) {
@@ -349,7 +351,9 @@ void vm_destroy(struct vm *vm)
 	vm->vcpus = NULL;
 	irqchip_destroy(&vm->irq);
 	kvm_destroy(&vm->kvm);
+	log_debug("teardown: the VM closed at %.4f s", log_wall_since_start());
 	guest_mem_unmap(&vm->mem);
+	log_debug("teardown: guest RAM unmapped at %.4f s", log_wall_since_start());
 	if (vm->pvtime)
 		munmap(vm->pvtime, PVTIME_SIZE);
 	vm->pvtime = NULL;
