@@ -18,7 +18,7 @@ echo "@@B qemu_version=$QV"
 
 # saevm and its peer, QEMU with KVM, run alternately on the same work; see
 # tests/bench/README for why these QEMU options are the fair match. One VM:
-#   vm saevm|qemu MEM PARAMS [disk=FILE] [net=user] [bg]
+#   vm saevm|qemu MEM PARAMS [disk=FILE] [net=user] [bg] [feat=all|none]
 # runs it under vmtime (which stamps the guest's "@@M" marks, the first
 # KVM_RUN, the guest's SYSTEM_OFF and the exit) into /tmp/vm.out.
 # The vCPU features: saevm's --cpu-features all is QEMU's -cpu host, none
