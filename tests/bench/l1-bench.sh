@@ -111,11 +111,14 @@ for i in $(seq $N); do
 done
 
 # Block, in the guest; the same dd on the backing file in L1 is the limit.
+# BLK_4K: how many 4 KiB reads the guest makes (its bench.n4k=).
+BLK_4K=1024
+echo "@@B blk_4k_reqs=$BLK_4K"
 dd if=/dev/zero of=/tmp/blk.img bs=1M count=80 2>/dev/null
 for i in $(seq $N); do
   for v in saevm qemu; do
-    vm $v 256 'quiet t=blk' disk=/tmp/blk.img
-    results $v blk_read:64 blk_write:64 blk_4k:4
+    vm $v 256 "quiet t=blk bench.n4k=$BLK_4K" disk=/tmp/blk.img
+    results $v blk_read:64 blk_write:64 blk_4k:$((BLK_4K / 256))
     echo "@@B $v.blk_devices=$(guest devices | tr ' ' '+')"
   done
 done
@@ -127,12 +130,12 @@ for i in $(seq $N); do
   echo "@@B l1_read=$(awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.2f", b-a}') "
   echo "@@B l1_write=$(awk -v a=$t1 -v b=$t2 'BEGIN{printf "%.2f", b-a}') "
 done
-# MMIO exits per 4 KiB request: a run with 1024 requests minus one
+# MMIO exits per 4 KiB request: a run with BLK_4K requests minus one
 # without; one pair, as the count does not vary from run to run.
 exits() { sed -n 's/.*stats: \([0-9]*\) MMIO exits.*/\1/p' "$1"; }
-saevm run -k $K -i $L2 -p 'quiet t=blk4k' -d /tmp/blk.img --stats > /tmp/s1.out 2>&1
+saevm run -k $K -i $L2 -p "quiet t=blk4k bench.n4k=$BLK_4K" -d /tmp/blk.img --stats > /tmp/s1.out 2>&1
 saevm run -k $K -i $L2 -p 'quiet' -d /tmp/blk.img --stats > /tmp/s0.out 2>&1
-echo "@@B blk_exits_per_req=$(awk -v a=$(exits /tmp/s0.out) -v b=$(exits /tmp/s1.out) 'BEGIN{printf "%.2f", (b-a)/1024}')"
+echo "@@B blk_exits_per_req=$(awk -v a=$(exits /tmp/s0.out) -v b=$(exits /tmp/s1.out) -v n=$BLK_4K 'BEGIN{printf "%.2f", (b-a)/n}')"
 
 # Network: NET_MIB each way, user and tap; loopback in L1 is the limit.
 # 8 MiB: QEMU's guest -> host takes about 1 s per MiB here.

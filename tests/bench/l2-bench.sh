@@ -34,16 +34,17 @@ net_bench() { # server address, rounds
     sleep 0.3
   done
 }
+n4k=$(sed -n 's/.*bench\.n4k=\([0-9]*\).*/\1/p' /proc/cmdline) # 4 KiB reads, from L1
 case " $(cat /proc/cmdline) " in
-  *" t=blk "*) # one round: 64 MiB read, 64 MiB written, 1024 4 KiB reads at QD1
+  *" t=blk "*) # one round: 64 MiB read, 64 MiB written, n4k 4 KiB reads at QD1
     echo 3 > /proc/sys/vm/drop_caches
     step blk_read dd if=/dev/vda of=/dev/null bs=1M count=64 2>/dev/null
     step blk_write dd if=/dev/zero of=/dev/vda bs=1M count=64 conv=fsync 2>/dev/null
     # The requests the guest made of them (its /sys/block/vda/stat: reads,
     # sectors read, writes, sectors written): the same work under both VMMs?
     awk '{ printf "@@B blk_read_req_kib=%.0f\n@@B blk_write_req_kib=%.0f\n", $3 / 2 / ($1 ? $1 : 1), $7 / 2 / ($5 ? $5 : 1) }' /sys/block/vda/stat
-    step blk_4k dd if=/dev/vda of=/dev/null bs=4k count=1024 iflag=direct 2>/dev/null ;;
-  *" t=blk4k "*) dd if=/dev/vda of=/dev/null bs=4k count=1024 iflag=direct 2>/dev/null ;;
+    step blk_4k dd if=/dev/vda of=/dev/null bs=4k count=$n4k iflag=direct 2>/dev/null ;;
+  *" t=blk4k "*) dd if=/dev/vda of=/dev/null bs=4k count=$n4k iflag=direct 2>/dev/null ;;
   *" t=user "*) dhcp_up; net_bench 10.0.2.2 1 ;;
   *" t=tap "*) ip link set eth0 up; ip addr add 192.168.100.2/24 dev eth0; net_bench 192.168.100.1 3 ;;
   *" t=idle "*) echo "@@L2 idle"; sleep 30 ;;
