@@ -43,26 +43,29 @@ static int read_fully(int fd, uint64_t offset, void *dst, uint64_t len)
 	return 0;
 }
 
+/* The kernel in files->kernel_fd (size bytes): its header checked. */
+static int check_kernel(struct boot_files *files, uint64_t kernel_size, struct error *err)
+{
+	uint8_t header[ARM64_IMAGE_HEADER_SIZE];
+	size_t got = kernel_size < sizeof(header) ? (size_t)kernel_size : sizeof(header);
+	int r = read_fully(files->kernel_fd, 0, header, got);
+
+	if (r < 0)
+		return err_errno(err, EXIT_NO_INPUT, -r, "cannot read kernel %s", files->kernel_path);
+	return kernel_image_parse(header, got, kernel_size, files->kernel_path, &files->kernel, err);
+}
+
 int boot_files_open(struct boot_files *files, const char *kernel_path, const char *initrd_path,
 		    struct error *err)
 {
-	uint8_t header[ARM64_IMAGE_HEADER_SIZE];
 	uint64_t kernel_size;
-	size_t got;
-	int r;
 
 	memset(files, 0, sizeof(*files));
 	files->kernel_fd = files->initrd_fd = -1;
 	files->kernel_path = kernel_path;
 	files->initrd_path = initrd_path;
 	files->kernel_fd = open_regular(kernel_path, "kernel", &kernel_size, err);
-	if (files->kernel_fd < 0)
-		return -1;
-	got = kernel_size < sizeof(header) ? (size_t)kernel_size : sizeof(header);
-	r = read_fully(files->kernel_fd, 0, header, got);
-	if (r < 0)
-		return err_errno(err, EXIT_NO_INPUT, -r, "cannot read kernel %s", kernel_path);
-	if (kernel_image_parse(header, got, kernel_size, kernel_path, &files->kernel, err) < 0)
+	if (files->kernel_fd < 0 || check_kernel(files, kernel_size, err) < 0)
 		return -1;
 	if (initrd_path) {
 		files->initrd_fd = open_regular(initrd_path, "initrd", &files->initrd_size, err);
@@ -72,6 +75,20 @@ int boot_files_open(struct boot_files *files, const char *kernel_path, const cha
 			return err_set(err, EXIT_NO_INPUT, "initrd %s is empty", initrd_path);
 	}
 	return 0;
+}
+
+int boot_files_open_kernel_fd(struct boot_files *files, int kernel_fd, const char *kernel_name, struct error *err)
+{
+	struct stat st;
+
+	memset(files, 0, sizeof(*files));
+	files->initrd_fd = -1;
+	files->kernel_path = kernel_name;
+	if ((files->kernel_fd = fcntl(kernel_fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return err_errno(err, EXIT_HOST_ERROR, errno, "dup");
+	if (fstat(files->kernel_fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return err_set(err, EXIT_NO_INPUT, "kernel %s is not a regular file", kernel_name);
+	return check_kernel(files, (uint64_t)st.st_size, err);
 }
 
 int boot_files_use_initrd(struct boot_files *files, int fd, const char *what, struct error *err)

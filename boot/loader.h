@@ -23,6 +23,10 @@ struct boot_files {
 
 int boot_files_open(struct boot_files *files, const char *kernel_path, const char *initrd_path,
 		    struct error *err);
+/* The kernel is a file saevm opened already (the sandbox's, opened
+ * beneath its rootfs; dup'ed), `kernel_name` names it in messages; no
+ * initrd yet. */
+int boot_files_open_kernel_fd(struct boot_files *files, int kernel_fd, const char *kernel_name, struct error *err);
 /* The initrd is an open file (the sandbox's initramfs in memory) instead
  * of a path; `what` names it in messages. */
 int boot_files_use_initrd(struct boot_files *files, int fd, const char *what, struct error *err);

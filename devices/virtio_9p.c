@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "../vmm/le.h"
-#include "p9_server.h"
+#include "share/p9_server.h"
 
 #define VIRTIO_9P_MOUNT_TAG 0 /* feature bit */
 /* Linux's client puts a whole request (up to 128 segments) in one chain. */

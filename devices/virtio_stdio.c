@@ -86,6 +86,11 @@ static void parse(struct virtio_stdio *vs, const uint8_t *p, size_t n)
 					log_info("sandbox: the guest's init is up, %.3f s after saevm started",
 						 log_wall_since_start());
 				}
+				/* The status is one byte, after READY: anything else is
+				 * the guest breaking the protocol, never a status. */
+				if (vs->type == STDIO_EXIT &&
+				    (vs->left != 1 || !__atomic_load_n(&vs->ready, __ATOMIC_ACQUIRE)))
+					vs->on_exit(vs->opaque, STDIO_EXIT_PROTOCOL_ERROR);
 				if (vs->left == 0)
 					vs->hdr_have = 0;
 			}
@@ -94,7 +99,8 @@ static void parse(struct virtio_stdio *vs, const uint8_t *p, size_t n)
 		size_t take = n < vs->left ? n : vs->left;
 		if (vs->type == STDIO_STDOUT || vs->type == STDIO_STDERR)
 			write_out(vs, vs->type == STDIO_STDOUT ? vs->out_fd : vs->err_fd, p, take);
-		else if (vs->type == STDIO_EXIT && vs->left == le16_load(vs->hdr + 2))
+		else if (vs->type == STDIO_EXIT && vs->left == 1 && le16_load(vs->hdr + 2) == 1 &&
+			 __atomic_load_n(&vs->ready, __ATOMIC_ACQUIRE))
 			vs->on_exit(vs->opaque, p[0]);
 		p += take;
 		n -= take;

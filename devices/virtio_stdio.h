@@ -12,7 +12,10 @@
 
 struct console;
 
-/* The command ended with status (0..255). */
+/* The command ended with status (0..255), or the guest broke the
+ * protocol (an EXIT frame before READY, or not of one byte):
+ * STDIO_EXIT_PROTOCOL_ERROR. */
+#define STDIO_EXIT_PROTOCOL_ERROR (-1)
 typedef void (*stdio_exit_fn)(void *opaque, int status);
 
 /* stdin comes through `con` (its sink; the device takes it over), output

@@ -478,6 +478,8 @@ static int set_stats(struct vm_config *c, const char *v, struct error *e) { (voi
 static int unset_stats(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->stats = false; return 0; }
 static int set_no_seccomp(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->no_seccomp = true; return 0; }
 static int unset_no_seccomp(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->no_seccomp = false; return 0; }
+static int set_rootfs_writable(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->rootfs_writable = true; return 0; }
+static int unset_rootfs_writable(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->rootfs_writable = false; return 0; }
 static int set_console_log(struct vm_config *c, const char *v, struct error *e) { (void)e; c->console_log = v; return 0; }
 static int set_config(struct vm_config *c, const char *v, struct error *e) { (void)e; c->config_path = v; return 0; }
 
@@ -513,6 +515,9 @@ static const struct option_def options[] = {
 	  "a host directory over virtio-9p (up to 8; tag saevm-share0...); sandbox: mounted at GUESTDIR,\n"
 	  "                               else at the same path" },
 	{ "rootfs", 0, true, set_rootfs, NULL, "DIR", "sandbox: the arm64 root filesystem (default ~/.local/share/saevm/rootfs)" },
+	{ "rootfs-writable", 0, false, set_rootfs_writable, unset_rootfs_writable, NULL,
+	  "sandbox: the guest writes the rootfs itself (default: it is served read-only, the guest's\n"
+	  "                               changes go to an overlay in its RAM and end with it)" },
 	{ "console", 0, true, set_console, NULL, "KIND", "serial (ttyS0, default) or virtio (hvc0; the UART stays for earlycon)" },
 	{ "no-rng", 0, false, set_no_rng, unset_no_rng, NULL, "no virtio-rng entropy device (default: one, fed by getrandom)" },
 	{ "name", 0, true, set_name, NULL, "NAME", "a name for this VM (default saevm-PID; its control socket's name)" },
@@ -660,6 +665,8 @@ static int parse_run_args(int argc, char *const argv[], int first, struct vm_con
 		return err_set(err, EXIT_USAGE, "no kernel given: saevm run -k IMAGE (see saevm run --help)");
 	if (cfg->action == ACTION_RUN && cfg->rootfs)
 		return err_set(err, EXIT_USAGE, "--rootfs is an option of saevm sandbox");
+	if (cfg->action == ACTION_RUN && cfg->rootfs_writable)
+		return err_set(err, EXIT_USAGE, "--rootfs-writable is an option of saevm sandbox");
 	if (cfg->action == ACTION_SANDBOX && cfg->initrd_path)
 		return err_set(err, EXIT_USAGE, "saevm sandbox writes its own initramfs: no --initrd");
 	if (cfg->action == ACTION_SANDBOX && cfg->console == CONSOLE_VIRTIO)
@@ -801,5 +808,11 @@ void cli_print_sandbox_help(FILE *out)
 		"from Debian's arm64 packages (as root; qemu-user-static on a non-arm64 host):\n"
 		"  saevm-mkrootfs [DIR]\n"
 		"The kernel is -k, else the newest DIR/boot/vmlinuz-*; its modules come from\n"
-		"DIR/lib/modules and are loaded by saevm's own initramfs.\n");
+		"DIR/usr/lib/modules (or DIR/lib/modules) and are loaded by saevm's own initramfs.\n"
+		"saevm reads those files only as regular files inside DIR (no symlinks, no ../).\n\n"
+		"DIR is served read-only: what the guest changes there lives in an overlay in its\n"
+		"RAM and ends with it. --rootfs-writable serves DIR read-write (to install packages\n"
+		"into it for good). Files the guest makes in any share are saevm's user's (root's\n"
+		"when saevm runs as root or under sudo), never setuid or setgid, never devices; a\n"
+		"chown to another user fails. Shares may not lie inside one another.\n");
 }

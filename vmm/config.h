@@ -95,6 +95,7 @@ struct vm_config {
 	const char *control_command; /* ACTION_CONTROL: stop, pause or resume (of `name`) */
 	/* saevm sandbox */
 	const char *rootfs;      /* NULL: the default (vmm/sandbox.h) */
+	bool rootfs_writable;    /* sandbox: serve the rootfs read-write, no overlay */
 	struct share_config shares[VM_MAX_SHARES];
 	unsigned nshares;
 	char *const *command;    /* the command and its arguments; NULL: a shell */

@@ -27,6 +27,8 @@ const struct exit_code_info exit_code_table[] = {
 	{ EXIT_GUEST_PANIC, "the guest kernel panicked (reported through pvpanic)" },
 	{ EXIT_STOPPED, "the VM was stopped with `saevm stop NAME`" },
 	{ EXIT_SECCOMP, "the seccomp filter refused a system call: a bug in saevm (--no-seccomp works around it)" },
+	{ EXIT_UNSAFE_ROOTFS, "a file saevm reads from the sandbox's rootfs (kernel, modules) is a symlink, leads outside it, is not a regular file or is too big" },
+	{ EXIT_GUEST_PROTOCOL, "the sandbox's guest broke the stdio protocol (an exit status before it was ready, a malformed frame)" },
 };
 const unsigned exit_code_table_len = sizeof(exit_code_table) / sizeof(exit_code_table[0]);
 

@@ -29,6 +29,8 @@ enum exit_code {
 	EXIT_GUEST_PANIC = 86,    /* the guest kernel panicked (pvpanic) */
 	EXIT_STOPPED = 87,        /* stopped by `saevm stop NAME` */
 	EXIT_SECCOMP = 88,        /* the seccomp filter refused a system call (a bug in saevm) */
+	EXIT_UNSAFE_ROOTFS = 89,  /* a file saevm reads from the sandbox's rootfs is a symlink, not regular, too big */
+	EXIT_GUEST_PROTOCOL = 90, /* the sandbox guest broke the stdio protocol (EXIT before READY, bad frame) */
 };
 
 /* saevm sandbox exits with the command's status (0..255) and keeps only

@@ -4,12 +4,16 @@
  * only as entries on the MMIO bus. */
 #include "machine.h"
 
+#include <stdlib.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../devices/exit_dev.h"
-#include "../devices/p9_server.h"
+#include "../devices/share/p9_server.h"
+#include "../devices/share/share.h"
 #include "../devices/pvpanic.h"
 #include "../devices/rtc_pl031.h"
 #include "../devices/uart_8250.h"
@@ -73,6 +77,11 @@ static void command_exited(void *opaque, int status)
 {
 	struct vm *vm = opaque;
 
+	if (status == STDIO_EXIT_PROTOCOL_ERROR) {
+		vm_request_stop(vm, EXIT_GUEST_PROTOCOL, "the sandbox's guest sent an exit status before it was ready, "
+			       "or a malformed one: stopped");
+		return;
+	}
 	sandbox_command_exited(vm->sandbox, status);
 	vm_request_stop(vm, status, NULL);
 }
@@ -142,6 +151,17 @@ int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 			r = add_share(vm, &env, slot++, x->host, x->tag, x->read_only, err);
 		}
 	} else {
+		/* One object, one set of rules: no share inside another. */
+		char real[VM_MAX_SHARES][PATH_MAX];
+		const char *paths[VM_MAX_SHARES], *what[VM_MAX_SHARES];
+		for (unsigned i = 0; r == 0 && i < cfg->nshares; i++) {
+			if (!realpath(cfg->shares[i].host, real[i]))
+				r = err_errno(err, EXIT_NO_INPUT, errno, "cannot share %s", cfg->shares[i].host);
+			paths[i] = real[i];
+			what[i] = "--share";
+		}
+		if (r == 0)
+			r = share_check_overlap(paths, what, cfg->nshares, err);
 		for (unsigned i = 0; r == 0 && i < cfg->nshares; i++) {
 			char tag[VIRTIO_9P_TAG_MAX + 1];
 			snprintf(tag, sizeof(tag), "saevm-share%u", i);

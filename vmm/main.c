@@ -77,7 +77,9 @@ static int run(const struct vm_config *cfg, struct sandbox *sb, struct error *er
 		snprintf(cmdline, sizeof(cmdline), "%s", sb->cmdline);
 	else if (cli_kernel_cmdline(cfg, cmdline, sizeof(cmdline)) < 0)
 		return err_set(err, EXIT_USAGE, "the kernel command line is too long");
-	if (boot_files_open(&files, sb ? sb->kernel : cfg->kernel_path, sb ? NULL : cfg->initrd_path, err) < 0 ||
+	if ((sb && sb->kernel_fd >= 0 ? boot_files_open_kernel_fd(&files, sb->kernel_fd, sb->kernel, err)
+				      : boot_files_open(&files, sb ? sb->kernel : cfg->kernel_path,
+							sb ? NULL : cfg->initrd_path, err)) < 0 ||
 	    (sb && boot_files_use_initrd(&files, sb->initrd_fd, "the sandbox's initramfs", err) < 0) ||
 	    boot_layout_plan(RAM_BASE, cfg->mem_bytes, &files.kernel, files.initrd_size, &layout, err) < 0)
 		goto out_files;

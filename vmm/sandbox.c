@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../boot/cpio.h"
+#include "../devices/share/share.h"
 #include "log.h"
 
 /* guest/sandbox_init.c, built for arm64 and linked in (guest/init_blob.S). */
@@ -130,30 +131,37 @@ static bool builtin_has(const char *text, const char *name)
 	return false;
 }
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t cap = 0, len = 0;
+/* Caps on what saevm reads from the rootfs, which a guest may have
+ * written (a writable rootfs, or a share that holds it). */
+#define MAX_KERNEL_BYTES (512ull << 20)
+#define MAX_MODULE_BYTES (64ull << 20)
+#define MAX_INDEX_BYTES (16ull << 20) /* modules.dep, modules.builtin */
 
-	if (!f)
+/* A text file beneath the rootfs (share_open_untrusted's rules), whole,
+ * NUL-terminated; NULL with err set. */
+static char *read_text(const struct sandbox *sb, const char *rel, struct error *err)
+{
+	uint64_t size;
+	int fd = share_open_untrusted(sb->rootfs_fd, sb->rootfs, rel, MAX_INDEX_BYTES, &size, err);
+	char *buf;
+	size_t len = 0;
+
+	if (fd < 0)
 		return NULL;
-	for (;;) {
-		if (len + 65536 + 1 > cap) {
-			char *p = realloc(buf, cap = cap * 2 + 65536 + 1);
-			if (!p) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = p;
-		}
-		size_t r = fread(buf + len, 1, cap - len - 1, f);
-		len += r;
-		if (r == 0)
-			break;
+	if (!(buf = malloc(size + 1))) {
+		close(fd);
+		err_set(err, EXIT_HOST_ERROR, "out of memory for %s/%s", sb->rootfs, rel);
+		return NULL;
 	}
-	fclose(f);
+	while (len < size) {
+		ssize_t r = read(fd, buf + len, size - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break; /* shorter than it said: what there is */
+		len += (size_t)r;
+	}
+	close(fd);
 	buf[len] = '\0';
 	return buf;
 }
@@ -164,42 +172,60 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* The newest DIR/boot/vmlinuz-* (by version order). */
+/* The newest boot/vmlinuz-* (by version order) beneath the rootfs, opened
+ * by share_open_untrusted's rules. */
 static int find_kernel(struct sandbox *sb, struct error *err)
 {
-	char boot[4200];
-	struct dirent **names;
-	int n;
+	char best[256] = "", rel[300];
+	struct dirent *e;
+	uint64_t size;
+	int fd = share_open_untrusted_dir(sb->rootfs_fd, "boot");
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 
-	snprintf(boot, sizeof(boot), "%s/boot", sb->rootfs);
-	n = scandir(boot, &names, NULL, versionsort);
-	for (int i = n - 1; i >= 0 && !sb->kernel[0]; i--)
-		if (!strncmp(names[i]->d_name, "vmlinuz-", 8))
-			if (snprintf(sb->kernel, sizeof(sb->kernel), "%.3800s/%s", boot, names[i]->d_name) >=
-			    (int)sizeof(sb->kernel))
-				sb->kernel[0] = '\0';
-	for (int i = 0; i < n; i++)
-		free(names[i]);
-	if (n > 0)
-		free(names);
-	if (!sb->kernel[0])
+	if (!d && fd >= 0)
+		close(fd);
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, "vmlinuz-", 8) && strlen(e->d_name) < sizeof(best) &&
+		    (!best[0] || strverscmp(e->d_name, best) > 0))
+			snprintf(best, sizeof(best), "%s", e->d_name);
+	if (d)
+		closedir(d);
+	if (!best[0])
 		return err_set(err, EXIT_NO_INPUT,
 			       "no kernel: %s has no boot/vmlinuz-* (install linux-image-arm64 in it, or give -k IMAGE)",
 			       sb->rootfs);
-	return 0;
+	snprintf(rel, sizeof(rel), "boot/%s", best);
+	snprintf(sb->kernel, sizeof(sb->kernel), "%.3700s/%.300s", sb->rootfs, rel);
+	sb->kernel_fd = share_open_untrusted(sb->rootfs_fd, sb->rootfs, rel, MAX_KERNEL_BYTES, &size, err);
+	return sb->kernel_fd < 0 ? -1 : 0;
 }
 
-/* The rootfs's one /lib/modules/RELEASE, if it has exactly one. */
+/* Where the rootfs keeps its modules: usr/lib/modules (a merged-/usr
+ * Debian, whose lib is a symlink that saevm does not follow), else
+ * lib/modules. */
+static const char *modules_root(const struct sandbox *sb)
+{
+	int fd = share_open_untrusted_dir(sb->rootfs_fd, "usr/lib/modules");
+
+	if (fd >= 0) {
+		close(fd);
+		return "usr/lib/modules";
+	}
+	return "lib/modules";
+}
+
+/* The rootfs's one modules/RELEASE, if it has exactly one. */
 static bool only_modules_dir(struct sandbox *sb)
 {
-	char dir[4200];
 	struct dirent *e;
-	DIR *d;
-	int n = 0;
+	int fd = share_open_untrusted_dir(sb->rootfs_fd, modules_root(sb)), n = 0;
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 
-	snprintf(dir, sizeof(dir), "%s/lib/modules", sb->rootfs);
-	if (!(d = opendir(dir)))
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return false;
+	}
 	while ((e = readdir(d)))
 		if (e->d_name[0] != '.' && n++ == 0)
 			snprintf(sb->kernel_version, sizeof(sb->kernel_version), "%.127s", e->d_name);
@@ -220,7 +246,7 @@ static int kernel_release(struct sandbox *sb, struct error *err)
 
 	if (only_modules_dir(sb))
 		return 0; /* a missing kernel is the loader's error, next */
-	fd = open(sb->kernel, O_RDONLY | O_CLOEXEC);
+	fd = sb->kernel_fd >= 0 ? dup(sb->kernel_fd) : open(sb->kernel, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_errno(err, EXIT_NO_INPUT, errno, "cannot open kernel %s", sb->kernel);
 	if (fstat(fd, &st) < 0 || st.st_size == 0 ||
@@ -241,9 +267,10 @@ static int add_modules(const struct vm_config *cfg, struct sandbox *sb, struct c
 {
 	const char *wanted[10] = { "virtio_mmio", "virtio_console", "9pnet_virtio", "9p" };
 	unsigned nwanted = 4, n = 0;
-	char dir[4400], path[4600], *list[MAX_MODULES], *dep, *builtin;
+	char dir[300], rel[4600], *list[MAX_MODULES], *dep, *builtin;
 	char listing[MAX_MODULES * 96] = "";
-	int r = 0;
+	struct error ignored = { 0 };
+	int r = 0, fd;
 
 	if (cfg->ndisks)
 		wanted[nwanted++] = "virtio_blk";
@@ -253,45 +280,48 @@ static int add_modules(const struct vm_config *cfg, struct sandbox *sb, struct c
 		wanted[nwanted++] = "virtio_rng";
 	if (sb->overlay)
 		wanted[nwanted++] = "overlay";
-	snprintf(dir, sizeof(dir), "%s/lib/modules/%s", sb->rootfs, sb->kernel_version);
-	if (!sb->kernel_version[0] || !is_dir(dir)) {
-		log_warn("sandbox: %s has no lib/modules/%s for kernel %s: loading no modules (the kernel must have "
-			 "virtio-mmio, virtio-console and 9p built in)", sb->rootfs, sb->kernel_version, sb->kernel);
+	snprintf(dir, sizeof(dir), "%s/%s", modules_root(sb), sb->kernel_version);
+	fd = sb->kernel_version[0] && !strchr(sb->kernel_version, '/') ? share_open_untrusted_dir(sb->rootfs_fd, dir) : -1;
+	if (fd < 0) {
+		log_warn("sandbox: %s has no %s for kernel %s: loading no modules (the kernel must have "
+			 "virtio-mmio, virtio-console and 9p built in)", sb->rootfs, dir, sb->kernel);
 		return 0;
 	}
-	snprintf(path, sizeof(path), "%s/modules.dep", dir);
-	if (!(dep = read_text(path)))
-		return err_errno(err, EXIT_NO_INPUT, errno, "cannot read %s (run depmod for the rootfs's kernel)", path);
-	snprintf(path, sizeof(path), "%s/modules.builtin", dir);
-	builtin = read_text(path);
+	close(fd);
+	snprintf(rel, sizeof(rel), "%s/modules.dep", dir);
+	if (!(dep = read_text(sb, rel, err)))
+		return err->code == EXIT_NO_INPUT ? err_set(err, EXIT_NO_INPUT, "%s (run depmod for the rootfs's kernel)",
+								 err->msg) : -1;
+	snprintf(rel, sizeof(rel), "%s/modules.builtin", dir);
+	builtin = read_text(sb, rel, &ignored); /* optional; its rules hold all the same */
+	if (!builtin && ignored.code == EXIT_UNSAFE_ROOTFS)
+		r = err_set(err, ignored.code, "%s", ignored.msg);
 	for (unsigned i = 0; i < nwanted && r == 0; i++) {
 		int found = sandbox_resolve_module(dep, wanted[i], list, &n, MAX_MODULES);
 		if (found < 0)
-			r = err_set(err, EXIT_NO_INPUT, "%s: too many modules to load", path);
+			r = err_set(err, EXIT_NO_INPUT, "%s/%s/modules.dep: too many modules to load", sb->rootfs, dir);
 		else if (found == 1 && !(builtin && builtin_has(builtin, wanted[i])))
-			r = err_set(err, EXIT_NO_INPUT, "kernel %s has no module %s (in %s)", sb->kernel_version, wanted[i], dir);
+			r = err_set(err, EXIT_NO_INPUT, "kernel %s has no module %s (in %s/%s)", sb->kernel_version, wanted[i],
+				    sb->rootfs, dir);
 	}
 	cpio_add_dir(c, "saevm/modules", 0755);
 	for (unsigned i = 0; i < n; i++) {
 		char dest[128];
 		const char *base = strrchr(list[i], '/');
-		struct stat st;
-		int fd;
+		uint64_t size;
 
 		base = base ? base + 1 : list[i];
-		snprintf(path, sizeof(path), "%s/%s", dir, list[i]);
+		snprintf(rel, sizeof(rel), "%s/%s", dir, list[i]);
 		snprintf(dest, sizeof(dest), "saevm/modules/%02u-%.100s", i, base);
-		if (r == 0) {
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || fstat(fd, &st) < 0) {
-				r = err_errno(err, EXIT_NO_INPUT, errno, "cannot read module %s", path);
-			} else {
-				cpio_add_file_from(c, dest, 0644, fd, (size_t)st.st_size);
-				size_t at = strlen(listing);
-				snprintf(listing + at, sizeof(listing) - at, "/%s\n", dest);
-			}
-			if (fd >= 0)
-				close(fd);
+		/* Each listed module beneath the modules directory: a "../" or a
+		 * symlinked module is refused, never followed. */
+		if (r == 0 && (fd = share_open_untrusted(sb->rootfs_fd, sb->rootfs, rel, MAX_MODULE_BYTES, &size, err)) < 0)
+			r = -1;
+		else if (r == 0) {
+			cpio_add_file_from(c, dest, 0644, fd, (size_t)size);
+			size_t at = strlen(listing);
+			snprintf(listing + at, sizeof(listing) - at, "/%s\n", dest);
+			close(fd);
 		}
 		free(list[i]);
 	}
@@ -358,13 +388,13 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 	int r;
 
 	memset(sb, 0, sizeof(*sb));
-	sb->initrd_fd = -1;
+	sb->initrd_fd = sb->rootfs_fd = sb->kernel_fd = -1;
 	atomic_store(&sb->command_status, -1);
 	if (cfg->rootfs)
 		snprintf(sb->rootfs, sizeof(sb->rootfs), "%s", cfg->rootfs);
 	else if (sandbox_default_rootfs(sb->rootfs, sizeof(sb->rootfs)) < 0)
 		return err_set(err, EXIT_USAGE, "the default root filesystem's path is too long (give --rootfs)");
-	if (!is_dir(sb->rootfs))
+	if (!is_dir(sb->rootfs) || (sb->rootfs_fd = open(sb->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return err_set(err, EXIT_NO_INPUT,
 			       "no root filesystem at %s: make one with `saevm-mkrootfs %s`, or give --rootfs DIR "
 			       "(saevm help sandbox)", sb->rootfs, sb->rootfs);
@@ -374,16 +404,18 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 		return -1;
 	if (kernel_release(sb, err) < 0)
 		return -1;
-	/* A rootfs this user cannot change (root's, made by saevm-mkrootfs)
-	 * is the lower layer of an overlay whose upper layer is the guest's
-	 * tmpfs: the sandbox can write anywhere, and its changes to the
-	 * rootfs last as long as it does. The shares are written through. */
-	sb->overlay = access(sb->rootfs, W_OK) != 0;
+	/* The rootfs is the guest's to read, not to change: it is served
+	 * read-only and is the lower layer of an overlay whose upper layer is
+	 * the guest's tmpfs, so the sandbox can write anywhere and its changes
+	 * last as long as it does. --rootfs-writable serves it read-write. */
+	sb->overlay = !cfg->rootfs_writable;
+	if (cfg->rootfs_writable && access(sb->rootfs, W_OK) != 0)
+		return err_errno(err, EXIT_NO_INPUT, errno, "--rootfs-writable: cannot write %s", sb->rootfs);
 	if (!getcwd(cwd, sizeof(cwd)))
 		return err_errno(err, EXIT_HOST_ERROR, errno, "getcwd");
 	/* The shares: the root, the working directory at its own path, then
 	 * each --share. */
-	if ((r = add_export(sb, sb->rootfs, SANDBOX_ROOT_TAG, false, err)) < 0)
+	if ((r = add_export(sb, sb->rootfs, SANDBOX_ROOT_TAG, sb->overlay, err)) < 0)
 		return r;
 	if (strcmp(cwd, "/") && (r = add_export(sb, cwd, SANDBOX_CWD_TAG, false, err)) < 0)
 		return r;
@@ -403,6 +435,23 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 			return r;
 		entry(&conf, "share", "%s\t%s\t%s", tag, sh->guest[0] ? sh->guest : sb->exports[sb->nexports - 1].host,
 		      sh->read_only ? "ro" : "rw");
+	}
+	/* One object, one set of rules: no share inside another. */
+	{
+		const char *paths[SANDBOX_MAX_EXPORTS], *what[SANDBOX_MAX_EXPORTS];
+		for (unsigned i = 0; i < sb->nexports; i++) {
+			paths[i] = sb->exports[i].host;
+			if (!strcmp(sb->exports[i].tag, SANDBOX_ROOT_TAG))
+				what[i] = "the root filesystem";
+			else if (!strcmp(sb->exports[i].tag, SANDBOX_CWD_TAG))
+				what[i] = "the working directory";
+			else
+				what[i] = "--share";
+		}
+		if (share_check_overlap(paths, what, sb->nexports, err) < 0) {
+			free(conf.buf);
+			return -1;
+		}
 	}
 	/* A pseudo-terminal only when both ends are terminals: output sent to
 	 * a file or pipe stays the command's exact bytes, stderr apart. */
@@ -467,6 +516,11 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 
 void sandbox_release(struct sandbox *sb)
 {
+	if (sb->rootfs_fd >= 0)
+		close(sb->rootfs_fd);
+	if (sb->kernel_fd >= 0)
+		close(sb->kernel_fd);
+	sb->rootfs_fd = sb->kernel_fd = -1;
 	if (sb->initrd_fd >= 0)
 		close(sb->initrd_fd);
 	sb->initrd_fd = -1;

@@ -31,11 +31,13 @@ struct sandbox {
 	char kernel_version[128];
 	char cmdline[VM_MAX_PARAMS + 1];
 	int initrd_fd;           /* the initramfs, a memfd */
+	int rootfs_fd;           /* O_PATH: what saevm reads from the rootfs, it reads beneath this */
+	int kernel_fd;           /* the rootfs's boot/vmlinuz-*, opened beneath it; -1 with -k */
 	struct sandbox_export exports[SANDBOX_MAX_EXPORTS];
 	unsigned nexports;
 	unsigned nmodules;
 	bool tty;                /* stdin and stdout are terminals: the command gets a pseudo-terminal */
-	bool overlay;            /* the rootfs is not ours to change: the guest writes to a tmpfs above it */
+	bool overlay;            /* the rootfs is served read-only: the guest writes to a tmpfs above it */
 	atomic_int command_status; /* -1 until the guest's init reports it */
 };
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../devices/p9_server.h"
+#include "../../devices/share/p9_server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../devices/p9_server.h"
+#include "../../devices/share/p9_server.h"
+#include "../../devices/share/share.h"
 #include "../../vmm/le.h"
 
 #define MSIZE (512u * 1024u)
@@ -213,9 +214,9 @@ static int setup_rw(bool ro)
 	next_tag = 1;
 	return srv ? 0 : -1;
 }
-static int setup(void **state) { (void)state; p9_server_use_openat2(true); return setup_rw(false); }
-static int setup_walk(void **state) { (void)state; p9_server_use_openat2(false); return setup_rw(false); }
-static int setup_ro(void **state) { (void)state; p9_server_use_openat2(true); return setup_rw(true); }
+static int setup(void **state) { (void)state; share_use_openat2(true); return setup_rw(false); }
+static int setup_walk(void **state) { (void)state; share_use_openat2(false); return setup_rw(false); }
+static int setup_ro(void **state) { (void)state; share_use_openat2(true); return setup_rw(true); }
 
 static int teardown(void **state)
 {

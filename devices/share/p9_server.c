@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +18,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "../vmm/le.h"
+#include "../../vmm/le.h"
+#include "share.h"
 
-#ifndef SYS_openat2
-#define SYS_openat2 437 /* the same number on every architecture */
-#endif
 
 enum {
 	Tlerror = 6, Rlerror, Tstatfs = 8, Rstatfs, Tlopen = 12, Rlopen, Tlcreate = 14, Rlcreate,
@@ -69,23 +66,33 @@ enum {
 #define SET_ATIME_SET 128
 #define SET_MTIME_SET 256
 
-struct fid {
-	uint32_t id;
-	int fd;        /* O_PATH (or a dup of open_fd): what the fid names */
-	int open_fd;   /* after Tlopen/Tlcreate, else -1 */
-	mode_t type;   /* S_IFMT bits when walked */
+/* What a fid names: an object's O_PATH descriptor, shared by every fid
+ * that names it (a clone walk costs one small fid, no copy), with its
+ * directory and name at the time it was walked (for Tremove, Trename and
+ * "..", which name an object by its place). No paths are kept: a rename
+ * costs nothing, and a node is bounded by its one name. */
+struct node {
+	unsigned refs;
+	int fd;
 	dev_t dev;
 	ino_t ino;
-	uint32_t uid;  /* the attaching user, for files a root server creates */
-	char *path;    /* beneath the root, "" for the root itself */
+	mode_t type;          /* S_IFMT bits */
+	struct node *parent;  /* NULL: the share's root */
+	char *name;
+};
+
+struct fid {
+	uint32_t id;
+	struct node *node;
+	int open_fd;   /* after Tlopen/Tlcreate, else -1 */
 	struct fid *next;
 };
 
 struct p9_server {
-	int root_fd;
-	bool read_only, as_root;
+	struct share *share;
 	uint32_t msize;
-	unsigned nfids, max_fids;
+	unsigned nfids;
+	size_t state_bytes;   /* fids and nodes: what the guest makes us hold */
 	struct fid *buckets[FID_BUCKETS];
 	uint8_t tmsg[TMSG_MAX];
 	char link_target[4097];
@@ -184,94 +191,53 @@ static void put_qid(struct out *o, const struct stat *st)
 	put64(o, qid_path(st->st_dev, st->st_ino));
 }
 
-/* ---- host side ---- */
+/* ---- fids and nodes ---- */
 
-/* Where openat2 is missing (qemu-user before 9.0 runs the unit tests),
- * the same rule by hand: one component at a time, none of them a symlink
- * (O_NOFOLLOW refuses magic links too, which are symlinks), never "..". */
-static bool have_openat2 = true;
-
-static int open_by_components(int dirfd, const char *path, int flags)
+static size_t node_bytes(const struct node *n)
 {
-	char part[NAME_MAX_9P + 1];
-	int fd = dirfd;
+	return sizeof(*n) + strlen(n->name) + 1;
+}
 
-	for (const char *p = path;;) {
-		const char *slash = strchr(p, '/');
-		size_t n = slash ? (size_t)(slash - p) : strlen(p);
-		int next;
-
-		if (n > NAME_MAX_9P || (n == 2 && !strncmp(p, "..", 2)) || (n == 0 && slash)) {
-			if (fd != dirfd)
-				close(fd);
-			errno = n > NAME_MAX_9P ? ENAMETOOLONG : EXDEV;
-			return -1;
-		}
-		memcpy(part, p, n);
-		part[n] = '\0';
-		if (!slash) {
-			next = openat(fd, n ? part : ".", flags | O_CLOEXEC | O_NOFOLLOW, 0);
-		} else {
-			next = openat(fd, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (next < 0 && errno == ELOOP)
-				errno = ENOTDIR; /* a symlink in the middle */
-		}
-		if (fd != dirfd) {
-			int e = errno;
-			close(fd);
-			errno = e;
-		}
-		if (next < 0 || !slash)
-			return next;
-		fd = next;
-		p = slash + 1;
+static void node_put(struct p9_server *s, struct node *n)
+{
+	while (n && --n->refs == 0) {
+		struct node *parent = n->parent;
+		s->state_bytes -= node_bytes(n);
+		close(n->fd);
+		free(n->name);
+		free(n);
+		n = parent;
 	}
 }
 
-static int open_beneath(int dirfd, const char *path, int flags)
+static struct node *node_get(struct node *n)
 {
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	long r;
-
-	if (!have_openat2)
-		return open_by_components(dirfd, path, flags);
-	do
-		r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	while (r < 0 && errno == EAGAIN);
-	return (int)r;
+	n->refs++;
+	return n;
 }
 
-void p9_server_use_openat2(bool on)
+/* A node for descriptor fd (taken over) named `name` in parent (a new
+ * reference); NULL when the share's bound is reached (fd closed). */
+static struct node *node_new(struct p9_server *s, int fd, const struct stat *st, struct node *parent,
+			     const char *name)
 {
-	have_openat2 = on;
-}
+	struct node *n = NULL;
+	size_t need = sizeof(*n) + strlen(name) + 1;
 
-static int stat_fd(int fd, struct stat *st)
-{
-	return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-}
-
-/* One path component from the guest: not empty, ".", "..", nor with '/'. */
-static bool plain_name(const char *name)
-{
-	return name[0] && strcmp(name, ".") && strcmp(name, "..") && !strchr(name, '/');
-}
-
-static char *join(const char *dir, const char *name)
-{
-	size_t a = strlen(dir), b = strlen(name);
-	char *p = malloc(a + b + 2);
-
-	if (!p)
+	if (s->state_bytes + need > P9_MAX_STATE_BYTES || !(n = calloc(1, sizeof(*n))) ||
+	    !(n->name = strdup(name))) {
+		free(n);
+		close(fd);
 		return NULL;
-	memcpy(p, dir, a);
-	if (a)
-		p[a++] = '/';
-	memcpy(p + a, name, b + 1);
-	return p;
+	}
+	n->refs = 1;
+	n->fd = fd;
+	n->dev = st->st_dev;
+	n->ino = st->st_ino;
+	n->type = st->st_mode & S_IFMT;
+	n->parent = parent ? node_get(parent) : NULL;
+	s->state_bytes += need;
+	return n;
 }
 
 static struct fid **slot(struct p9_server *s, uint32_t id)
@@ -288,116 +254,44 @@ static struct fid *lookup(struct p9_server *s, uint32_t id)
 	return *slot(s, id);
 }
 
-static void fid_free(struct fid *f)
-{
-	if (f->open_fd >= 0)
-		close(f->open_fd);
-	if (f->fd >= 0)
-		close(f->fd);
-	free(f->path);
-	free(f);
-}
-
 static void clunk(struct p9_server *s, uint32_t id)
 {
 	struct fid **pp = slot(s, id), *f = *pp;
 
 	if (f) {
 		*pp = f->next;
-		fid_free(f);
+		if (f->open_fd >= 0)
+			close(f->open_fd);
+		node_put(s, f->node);
+		free(f);
 		s->nfids--;
+		s->state_bytes -= sizeof(*f);
 	}
 }
 
-/* A new fid `id` naming fd (taken over) at path (taken over). */
-static int fid_add(struct p9_server *s, uint32_t id, int fd, char *path, const struct stat *st, uint32_t uid)
+/* A new fid `id` naming node (whose reference it takes over). */
+static int fid_add(struct p9_server *s, uint32_t id, struct node *node)
 {
 	struct fid *f;
 
-	if (s->nfids >= s->max_fids || !(f = calloc(1, sizeof(*f)))) {
-		close(fd);
-		free(path);
+	clunk(s, id); /* a walk onto itself replaces the fid */
+	if (s->nfids >= P9_MAX_FIDS || s->state_bytes + sizeof(*f) > P9_MAX_STATE_BYTES ||
+	    !(f = calloc(1, sizeof(*f)))) {
+		node_put(s, node);
 		return -ENFILE;
 	}
-	clunk(s, id); /* a walk onto itself replaces the fid */
 	f->id = id;
-	f->fd = fd;
+	f->node = node;
 	f->open_fd = -1;
-	f->type = st->st_mode & S_IFMT;
-	f->dev = st->st_dev;
-	f->ino = st->st_ino;
-	f->uid = uid;
-	f->path = path;
-	f->next = NULL;
 	*slot(s, id) = f;
 	s->nfids++;
+	s->state_bytes += sizeof(*f);
 	return 0;
 }
 
-/* The directory that holds f and f's name in it, for calls that take a
- * (dirfd, name) pair; *close_it when *dirfd must be closed. The entry must
- * still be f's file (a host rename may have moved it): else ESTALE. */
-static int parent_of(struct p9_server *s, const struct fid *f, int *dirfd, const char **base, bool *close_it)
+static int stat_node(const struct node *n, struct stat *st)
 {
-	const char *slash = strrchr(f->path, '/');
-	struct stat st;
-
-	*close_it = false;
-	if (!f->path[0]) {
-		*dirfd = s->root_fd;
-		*base = ".";
-		return 0;
-	}
-	if (!slash) {
-		*dirfd = s->root_fd;
-		*base = f->path;
-	} else {
-		char dir[4096];
-		size_t n = (size_t)(slash - f->path);
-		if (n >= sizeof(dir))
-			return -ENAMETOOLONG;
-		memcpy(dir, f->path, n);
-		dir[n] = '\0';
-		if ((*dirfd = open_beneath(s->root_fd, dir, O_PATH | O_DIRECTORY)) < 0)
-			return -errno;
-		*close_it = true;
-		*base = slash + 1;
-	}
-	int r = fstatat(*dirfd, *base, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
-		: st.st_ino != f->ino || st.st_dev != f->dev ? -ESTALE : 0;
-	if (r < 0 && *close_it) {
-		close(*dirfd);
-		*close_it = false;
-	}
-	return r;
-}
-
-/* Renames move the paths of every fid at or below the old name. */
-static void rename_paths(struct p9_server *s, const char *from, const char *to)
-{
-	size_t n = strlen(from);
-
-	for (unsigned b = 0; b < FID_BUCKETS; b++)
-		for (struct fid *f = s->buckets[b]; f; f = f->next) {
-			if (strncmp(f->path, from, n) || (f->path[n] && f->path[n] != '/'))
-				continue;
-			char *p = malloc(strlen(to) + strlen(f->path + n) + 1);
-			if (!p)
-				continue;
-			strcpy(p, to);
-			strcat(p, f->path + n);
-			free(f->path);
-			f->path = p;
-		}
-}
-
-/* Files a root server creates belong to the guest's user, as a user's
- * server's files belong to that user already. */
-static void own(struct p9_server *s, int dirfd, const char *name, uint32_t uid, uint32_t gid)
-{
-	/* Best effort: the file exists either way. */
-	if (s->as_root)
-		(void)!fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+	return fstatat(n->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
 static int host_flags(uint32_t dotl)
@@ -413,28 +307,6 @@ static int host_flags(uint32_t dotl)
 	if (dotl & DOTL_SYNC)
 		f |= O_SYNC;
 	return f;
-}
-
-static bool writes(uint32_t dotl)
-{
-	return (dotl & DOTL_ACCMODE) != 0 || (dotl & (DOTL_TRUNC | DOTL_APPEND | DOTL_CREATE));
-}
-
-/* Opens an entry for I/O: only regular files and directories, never
- * blocking on a FIFO swapped in under us. */
-static int open_checked(int dirfd, const char *name, int flags, mode_t mode, bool beneath, struct stat *st)
-{
-	int fd = beneath ? open_beneath(dirfd, name, flags | O_NONBLOCK)
-			 : openat(dirfd, name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, mode);
-
-	if (fd < 0)
-		return -errno;
-	if (stat_fd(fd, st) < 0 || !(S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))) {
-		close(fd);
-		return -EPERM;
-	}
-	fcntl(fd, F_SETFL, flags & (O_APPEND | O_DSYNC | O_SYNC));
-	return fd;
 }
 
 /* ---- the requests: each fills `o` after the header and returns 0, or
@@ -462,63 +334,63 @@ static int do_version(struct p9_server *s, struct msg *m, struct out *o)
 	return 0;
 }
 
+/* Tattach: the uid and names in it pick nothing on the host (the share
+ * has one owner, share.h). */
 static int do_attach(struct p9_server *s, struct msg *m, struct out *o)
 {
 	char uname[256], aname[256];
-	uint32_t id = get32(m), afid = get32(m), uid;
+	uint32_t id = get32(m), afid = get32(m);
+	struct node *root;
 	struct stat st;
 	int fd;
 
 	get_str(m, uname, sizeof(uname));
 	get_str(m, aname, sizeof(aname));
-	uid = get32(m);
+	get32(m); /* n_uname */
 	if (m->bad)
 		return -EINVAL;
 	if (afid != NOFID)
 		return -EINVAL;
 	if (lookup(s, id))
 		return -EEXIST;
-	if ((fd = open_beneath(s->root_fd, ".", O_PATH | O_DIRECTORY)) < 0 || stat_fd(fd, &st) < 0) {
+	if ((fd = fcntl(share_root_fd(s->share), F_DUPFD_CLOEXEC, 0)) < 0 || fstat(fd, &st) < 0) {
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
 		return -e;
 	}
-	int r = fid_add(s, id, fd, strdup(""), &st, uid);
+	if (!(root = node_new(s, fd, &st, NULL, "")))
+		return -ENFILE;
+	int r = fid_add(s, id, root);
 	if (r < 0)
 		return r;
 	put_qid(o, &st);
 	return 0;
 }
 
-/* One step of a walk from (fd, path): ".." lexically, else one name
- * beneath fd. */
-static int walk_one(struct p9_server *s, int fd, const char *path, const char *name, int *new_fd, char **new_path)
+/* One step of a walk from node *at: ".." is lexical (the node it was
+ * walked from; the root stays the root), anything else one plain name
+ * beneath it. *at becomes the new node. */
+static int walk_one(struct p9_server *s, struct node **at, const char *name, struct stat *st)
 {
-	if (!strcmp(name, "..")) {
-		const char *slash = strrchr(path, '/');
-		size_t n = slash ? (size_t)(slash - path) : 0;
-		char *up = strndup(path, n);
+	struct node *next;
+	int fd;
 
-		if (!up)
-			return -ENOMEM;
-		*new_fd = open_beneath(s->root_fd, n ? up : ".", O_PATH | O_DIRECTORY);
-		if (*new_fd < 0) {
-			free(up);
-			return -errno;
+	if (!strcmp(name, "..")) {
+		next = node_get((*at)->parent ? (*at)->parent : *at);
+		int r = stat_node(next, st);
+		if (r < 0) {
+			node_put(s, next);
+			return r;
 		}
-		*new_path = up;
-		return 0;
+	} else {
+		if ((fd = share_walk(s->share, (*at)->fd, name, st)) < 0)
+			return fd;
+		if (!(next = node_new(s, fd, st, *at, name)))
+			return -ENFILE;
 	}
-	if (!plain_name(name))
-		return -ENOENT;
-	if (!(*new_path = join(path, name)))
-		return -ENOMEM;
-	if ((*new_fd = open_beneath(fd, name, O_PATH)) < 0) {
-		int e = errno;
-		free(*new_path);
-		return e == ELOOP ? -ENOTDIR : -e; /* a symlink in the middle of a walk */
-	}
+	node_put(s, *at);
+	*at = next;
 	return 0;
 }
 
@@ -528,10 +400,10 @@ static int do_walk(struct p9_server *s, struct msg *m, struct out *o)
 	uint16_t n = get16(m);
 	char names[MAX_WALK][NAME_MAX_9P + 1];
 	struct fid *f = lookup(s, id);
-	int fd, r = 0;
-	char *path;
+	struct node *at;
 	struct stat st;
 	uint16_t done = 0;
+	int r = 0;
 
 	if (n > MAX_WALK)
 		return -EINVAL;
@@ -546,59 +418,44 @@ static int do_walk(struct p9_server *s, struct msg *m, struct out *o)
 	if (f->open_fd >= 0)
 		return -EBADF; /* an open fid cannot be walked */
 	s->stats.walks++;
-	if ((fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 0)) < 0)
-		return -errno;
-	if (!(path = strdup(f->path))) {
-		close(fd);
-		return -ENOMEM;
-	}
-	if (stat_fd(fd, &st) < 0)
-		r = -errno;
+	at = node_get(f->node);
+	/* A directory the host moved out of the share is walked no more. */
+	if (n && at->type == S_IFDIR)
+		r = share_beneath(s->share, at->fd);
 	put16(o, 0); /* nwqid, filled in below */
 	for (; r == 0 && done < n; done++) {
-		int nfd = -1;
-		char *npath = NULL;
-
-		if (!S_ISDIR(st.st_mode)) {
+		if (at->type != S_IFDIR) {
 			r = -ENOTDIR;
 			break;
 		}
-		if ((r = walk_one(s, fd, path, names[done], &nfd, &npath)) < 0)
+		if ((r = walk_one(s, &at, names[done], &st)) < 0)
 			break;
-		close(fd);
-		free(path);
-		fd = nfd;
-		path = npath;
-		if (stat_fd(fd, &st) < 0) {
-			r = -errno;
-			break;
-		}
 		put_qid(o, &st);
 	}
 	if (done < n) { /* the first step failed: an error; a later one: the qids so far */
-		close(fd);
-		free(path);
+		node_put(s, at);
 		if (done == 0)
 			return r;
 		le16_store(o->p + HDR, done);
 		return 0;
 	}
 	le16_store(o->p + HDR, done);
-	return fid_add(s, newid, fd, path, &st, f->uid);
+	return fid_add(s, newid, at);
 }
 
 static int do_getattr(struct p9_server *s, struct msg *m, struct out *o)
 {
 	struct fid *f = lookup(s, get32(m));
 	struct stat st;
+	int r;
 
 	get64(m); /* request_mask: we answer the basic set whatever is asked */
 	if (m->bad)
 		return -EINVAL;
 	if (!f)
 		return -EBADF;
-	if (stat_fd(f->fd, &st) < 0)
-		return -errno;
+	if ((r = stat_node(f->node, &st)) < 0)
+		return r;
 	s->stats.getattrs++;
 	put64(o, GETATTR_BASIC);
 	put_qid(o, &st);
@@ -634,76 +491,59 @@ static int do_lopen(struct p9_server *s, struct msg *m, struct out *o)
 		return -EBADF;
 	if (f->open_fd >= 0)
 		return -EBADF;
-	if (s->read_only && writes(flags))
-		return -EROFS;
-	if (f->type != S_IFREG && f->type != S_IFDIR)
-		return f->type == S_IFLNK ? -ELOOP : -EPERM;
-	if (f->type == S_IFDIR && (flags & DOTL_ACCMODE))
-		return -EISDIR;
-	fd = open_checked(s->root_fd, f->path[0] ? f->path : ".", host_flags(flags) |
-			  (f->type == S_IFDIR ? O_DIRECTORY : 0), 0, true, &st);
+	if ((fd = stat_node(f->node, &st)) < 0)
+		return fd;
+	fd = share_reopen(s->share, f->node->fd, &st, host_flags(flags) | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
 	if (fd < 0)
 		return fd;
-	if (st.st_ino != f->ino || st.st_dev != f->dev) {
-		close(fd);
-		return -ESTALE;
-	}
 	f->open_fd = fd;
 	put_qid(o, &st);
 	put32(o, 0); /* iounit: msize */
 	return 0;
 }
 
-/* The directory fid `dirid` and a new plain name in it, for creating. */
-static int creating(struct p9_server *s, uint32_t dirid, const char *name, struct fid **dir)
+/* The directory fid `dirid`, for making an entry in it. */
+static int dir_fid(struct p9_server *s, uint32_t dirid, struct fid **dir)
 {
 	*dir = lookup(s, dirid);
 	if (!*dir)
 		return -EBADF;
-	if ((*dir)->type != S_IFDIR)
+	if ((*dir)->node->type != S_IFDIR)
 		return -ENOTDIR;
-	if (!plain_name(name))
-		return strcmp(name, ".") && strcmp(name, "..") && name[0] ? -EINVAL : -EEXIST;
-	return s->read_only ? -EROFS : 0;
+	return share_read_only(s->share) ? -EROFS : 0;
 }
 
 static int do_lcreate(struct p9_server *s, struct msg *m, struct out *o)
 {
-	uint32_t id = get32(m), flags, mode, gid;
+	uint32_t id = get32(m), flags, mode;
 	char name[NAME_MAX_9P + 1];
 	struct fid *dir;
+	struct node *node;
 	struct stat st;
-	char *path;
-	int fd, r;
+	bool created;
+	int fd, pfd, r;
 
 	get_str(m, name, sizeof(name));
 	flags = get32(m);
 	mode = get32(m);
-	gid = get32(m);
+	get32(m); /* gid: the share's owner's, whatever the guest says */
 	if (m->bad)
 		return -EINVAL;
-	if ((r = creating(s, id, name, &dir)) < 0)
+	if ((r = dir_fid(s, id, &dir)) < 0)
 		return r;
 	if (dir->open_fd >= 0)
 		return -EBADF;
-	/* O_CREAT never opens a directory, so this is a regular file. */
-	fd = open_checked(dir->fd, name, host_flags(flags) | O_CREAT | (flags & DOTL_EXCL ? O_EXCL : 0), mode & 07777,
-			  false, &st);
+	fd = share_create(s->share, dir->node->fd, name, host_flags(flags), mode, flags & DOTL_EXCL, &st, &created);
 	if (fd < 0)
 		return fd;
-	own(s, dir->fd, name, dir->uid, gid);
-	if (!(path = join(dir->path, name))) {
-		close(fd);
-		return -ENOMEM;
-	}
 	/* The directory's fid becomes the new, open file. */
-	int pfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	uint32_t uid = dir->uid;
-	if (pfd < 0 || (r = fid_add(s, id, pfd, path, &st, uid)) < 0) {
-		if (pfd < 0)
-			free(path);
+	if ((pfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
 		close(fd);
-		return pfd < 0 ? -EMFILE : r;
+		return -EMFILE;
+	}
+	if (!(node = node_new(s, pfd, &st, dir->node, name)) || (r = fid_add(s, id, node)) < 0) {
+		close(fd);
+		return node ? r : -ENFILE;
 	}
 	lookup(s, id)->open_fd = fd;
 	put_qid(o, &st);
@@ -711,23 +551,13 @@ static int do_lcreate(struct p9_server *s, struct msg *m, struct out *o)
 	return 0;
 }
 
-static int reply_new_entry(struct fid *dir, const char *name, struct out *o)
-{
-	struct stat st;
-
-	if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	put_qid(o, &st);
-	return 0;
-}
-
-/* Tmkdir, Tsymlink and Tmknod: a new entry in a directory fid, which a
- * root server gives to the guest's user. */
+/* Tmkdir, Tsymlink and Tmknod: a new entry in a directory fid. */
 static int do_make(struct p9_server *s, struct msg *m, struct out *o, uint8_t type)
 {
-	uint32_t id = get32(m), mode = 0, gid;
+	uint32_t id = get32(m), mode = 0;
 	char name[NAME_MAX_9P + 1], *target = s->link_target;
 	struct fid *dir;
+	struct stat st;
 	int r;
 
 	get_str(m, name, sizeof(name));
@@ -739,25 +569,21 @@ static int do_make(struct p9_server *s, struct msg *m, struct out *o, uint8_t ty
 		get32(m); /* major */
 		get32(m); /* minor */
 	}
-	gid = get32(m);
+	get32(m); /* gid: the share's owner's */
 	if (m->bad)
 		return -EINVAL;
-	if ((r = creating(s, id, name, &dir)) < 0)
+	if ((r = dir_fid(s, id, &dir)) < 0)
 		return r;
 	if (type == Tmkdir)
-		r = mkdirat(dir->fd, name, mode & 07777);
+		r = share_mkdir(s->share, dir->node->fd, name, mode, &st);
 	else if (type == Tsymlink)
-		r = symlinkat(target, dir->fd, name); /* stored as given; the server never follows it */
-	else if (S_ISFIFO(mode) || S_ISSOCK(mode))
-		r = mknodat(dir->fd, name, (mode & 07777) | (mode & S_IFMT), 0);
-	else /* FIFOs and sockets may be made (the guest binds its own
-	      * sockets); device nodes never: the share is no door to host
-	      * devices. */
-		return -EPERM;
+		r = share_symlink(s->share, dir->node->fd, name, target, &st);
+	else
+		r = share_mknod(s->share, dir->node->fd, name, mode, &st);
 	if (r < 0)
-		return -errno;
-	own(s, dir->fd, name, dir->uid, gid);
-	return reply_new_entry(dir, name, o);
+		return r;
+	put_qid(o, &st);
+	return 0;
 }
 
 static int do_readlink(struct p9_server *s, struct msg *m, struct out *o)
@@ -770,9 +596,9 @@ static int do_readlink(struct p9_server *s, struct msg *m, struct out *o)
 		return -EINVAL;
 	if (!f)
 		return -EBADF;
-	if (f->type != S_IFLNK)
+	if (f->node->type != S_IFLNK)
 		return -EINVAL;
-	n = readlinkat(f->fd, "", target, sizeof(target) - 1);
+	n = readlinkat(f->node->fd, "", target, sizeof(target) - 1);
 	if (n < 0)
 		return -errno;
 	target[n] = '\0';
@@ -797,9 +623,9 @@ static int do_io(struct p9_server *s, const struct vq_chain *c, struct msg *m, s
 		return -EINVAL;
 	if (!f || f->open_fd < 0)
 		return -EBADF;
-	if (f->type == S_IFDIR)
+	if (f->node->type == S_IFDIR)
 		return -EISDIR;
-	if (write && s->read_only)
+	if (write && share_read_only(s->share))
 		return -EROFS;
 	if (!write && count > s->msize - 11)
 		count = s->msize - 11;
@@ -832,7 +658,7 @@ static int do_readdir(struct p9_server *s, struct msg *m, struct out *o)
 		return -EINVAL;
 	if (!f || f->open_fd < 0)
 		return -EBADF;
-	if (f->type != S_IFDIR)
+	if (f->node->type != S_IFDIR)
 		return -ENOTDIR;
 	if (count > s->msize - 11)
 		count = s->msize - 11;
@@ -892,51 +718,42 @@ static int do_setattr(struct p9_server *s, struct msg *m)
 	struct fid *f = lookup(s, get32(m));
 	uint32_t valid = get32(m), mode = get32(m), uid = get32(m), gid = get32(m);
 	uint64_t size = get64(m), as = get64(m), ans = get64(m), ms = get64(m), mns = get64(m);
-	int dirfd, r = 0;
-	const char *base;
-	bool close_it;
+	struct stat st;
+	int r;
 
 	if (m->bad)
 		return -EINVAL;
 	if (!f)
 		return -EBADF;
-	if (s->read_only)
+	if (share_read_only(s->share))
 		return -EROFS;
-	if ((r = parent_of(s, f, &dirfd, &base, &close_it)) < 0)
+	/* Everything acts on the fid's own descriptor (share.h). */
+	if ((r = stat_node(f->node, &st)) < 0)
 		return r;
-	if ((valid & SET_MODE) && f->type != S_IFLNK && fchmodat(dirfd, base, mode & 07777, 0) < 0)
-		r = -errno;
-	if (!r && (valid & (SET_UID | SET_GID)) &&
-	    fchownat(dirfd, base, valid & SET_UID ? uid : (uid_t)-1, valid & SET_GID ? gid : (gid_t)-1,
-		     AT_SYMLINK_NOFOLLOW) < 0)
-		r = -errno;
-	if (!r && (valid & SET_SIZE)) {
-		if (f->type != S_IFREG)
-			r = -EINVAL;
-		else if (f->open_fd >= 0 && (fcntl(f->open_fd, F_GETFL) & O_ACCMODE) != O_RDONLY)
-			r = ftruncate(f->open_fd, (off_t)size) < 0 ? -errno : 0;
-		else {
-			struct stat st;
-			int fd = open_checked(dirfd, base, O_WRONLY, 0, false, &st);
-			r = fd < 0 ? fd : ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
-			if (fd >= 0)
-				close(fd);
-		}
-	}
-	if (!r && (valid & (SET_ATIME | SET_MTIME))) {
+	if ((valid & SET_MODE) && (r = share_chmod(s->share, f->node->fd, &st, mode)) < 0)
+		return r;
+	if ((valid & (SET_UID | SET_GID)) &&
+	    (r = share_chown(s->share, f->node->fd, &st, valid & SET_UID ? uid : (uid_t)-1,
+			     valid & SET_GID ? gid : (gid_t)-1)) < 0)
+		return r;
+	if ((valid & SET_SIZE) && (r = share_truncate(s->share, f->node->fd, &st, f->open_fd, size)) < 0)
+		return r;
+	if (valid & (SET_ATIME | SET_MTIME)) {
 		struct timespec t[2] = {
 			{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT },
 		};
+		if ((valid & SET_ATIME_SET) && ans >= 1000000000u)
+			return -EINVAL;
+		if ((valid & SET_MTIME_SET) && mns >= 1000000000u)
+			return -EINVAL;
 		if (valid & SET_ATIME)
 			t[0] = valid & SET_ATIME_SET ? (struct timespec){ (time_t)as, (long)ans } : (struct timespec){ 0, UTIME_NOW };
 		if (valid & SET_MTIME)
 			t[1] = valid & SET_MTIME_SET ? (struct timespec){ (time_t)ms, (long)mns } : (struct timespec){ 0, UTIME_NOW };
-		if (utimensat(dirfd, base, t, AT_SYMLINK_NOFOLLOW) < 0)
-			r = -errno;
+		if ((r = share_utimes(s->share, f->node->fd, &st, t)) < 0)
+			return r;
 	}
-	if (close_it)
-		close(dirfd);
-	return r;
+	return 0;
 }
 
 static int do_statfs(struct p9_server *s, struct msg *m, struct out *o)
@@ -948,7 +765,7 @@ static int do_statfs(struct p9_server *s, struct msg *m, struct out *o)
 		return -EINVAL;
 	if (!f)
 		return -EBADF;
-	if (fstatfs(f->fd, &st) < 0)
+	if (fstatfs(f->node->fd, &st) < 0)
 		return -errno;
 	put32(o, (uint32_t)st.f_type);
 	put32(o, (uint32_t)st.f_bsize);
@@ -979,12 +796,11 @@ static int do_fsync(struct p9_server *s, struct msg *m)
 static int do_lock(struct msg *m, struct out *o, bool get)
 {
 	char client[256];
-	uint8_t type;
 	uint64_t start, length;
 	uint32_t proc;
 
 	get32(m);
-	type = get8(m);
+	get8(m); /* type */
 	if (!get)
 		get32(m); /* flags */
 	start = get64(m);
@@ -997,7 +813,6 @@ static int do_lock(struct msg *m, struct out *o, bool get)
 		put8(o, 0); /* P9_LOCK_SUCCESS */
 		return 0;
 	}
-	(void)type;
 	put8(o, 2); /* P9_LOCK_TYPE_UNLCK: nothing conflicts */
 	put64(o, start);
 	put64(o, length);
@@ -1008,114 +823,95 @@ static int do_lock(struct msg *m, struct out *o, bool get)
 
 static int do_link(struct p9_server *s, struct msg *m)
 {
-	struct fid *dir = lookup(s, get32(m)), *f = lookup(s, get32(m)), *d2;
+	uint32_t dirid = get32(m);
+	struct fid *f = lookup(s, get32(m)), *dir;
 	char name[NAME_MAX_9P + 1];
-	int dirfd, r;
-	const char *base;
-	bool close_it;
+	struct stat st;
+	int r;
 
 	get_str(m, name, sizeof(name));
 	if (m->bad)
 		return -EINVAL;
-	if (!dir || !f)
+	if ((r = dir_fid(s, dirid, &dir)) < 0)
+		return r;
+	if (!f)
 		return -EBADF;
-	if ((r = creating(s, dir->id, name, &d2)) < 0)
+	if ((r = stat_node(f->node, &st)) < 0)
 		return r;
-	if (f->type == S_IFDIR)
-		return -EPERM;
-	if ((r = parent_of(s, f, &dirfd, &base, &close_it)) < 0)
-		return r;
-	r = linkat(dirfd, base, dir->fd, name, 0) < 0 ? -errno : 0;
-	if (close_it)
-		close(dirfd);
-	return r;
+	return share_link(s->share, f->node->fd, &st, dir->node->fd, name);
 }
 
 static int do_renameat(struct p9_server *s, struct fid *from, const char *oldname, struct fid *to,
 		       const char *newname)
 {
-	char *a, *b;
-	int r = 0;
-
 	if (!from || !to)
 		return -EBADF;
-	if (!plain_name(oldname) || !plain_name(newname))
-		return -EINVAL;
-	if (from->type != S_IFDIR || to->type != S_IFDIR)
+	if (from->node->type != S_IFDIR || to->node->type != S_IFDIR)
 		return -ENOTDIR;
-	if (s->read_only)
-		return -EROFS;
-	if (renameat(from->fd, oldname, to->fd, newname) < 0)
-		return -errno;
-	a = join(from->path, oldname);
-	b = join(to->path, newname);
-	if (a && b)
-		rename_paths(s, a, b);
-	else
-		r = -ENOMEM;
-	free(a);
-	free(b);
-	return r;
+	return share_rename(s->share, from->node->fd, oldname, to->node->fd, newname);
 }
 
+/* Trename names the object by its fid: it moves from the directory it was
+ * walked in, if it is still there under the same name. */
 static int do_rename(struct p9_server *s, struct msg *m)
 {
-	struct fid *f = lookup(s, get32(m)), *to = lookup(s, get32(m)), *from;
-	char name[NAME_MAX_9P + 1], old[NAME_MAX_9P + 1], dirpath[4096];
-	const char *slash;
-	int dirfd, r;
+	struct fid *f = lookup(s, get32(m)), *to = lookup(s, get32(m));
+	char name[NAME_MAX_9P + 1], *copy;
+	struct node *n;
+	struct stat st;
+	int r;
 
 	get_str(m, name, sizeof(name));
 	if (m->bad)
 		return -EINVAL;
 	if (!f || !to)
 		return -EBADF;
-	if (!f->path[0])
+	n = f->node;
+	if (!n->parent)
 		return -EBUSY; /* the share's root stays */
-	slash = strrchr(f->path, '/');
-	snprintf(old, sizeof(old), "%s", slash ? slash + 1 : f->path);
-	snprintf(dirpath, sizeof(dirpath), "%.*s", slash ? (int)(slash - f->path) : 0, f->path);
-	/* Trename names the old directory by path: a temporary fid for it. */
-	if ((dirfd = open_beneath(s->root_fd, dirpath[0] ? dirpath : ".", O_PATH | O_DIRECTORY)) < 0)
+	if (to->node->type != S_IFDIR)
+		return -ENOTDIR;
+	if (fstatat(n->parent->fd, n->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	struct fid tmp = { .fd = dirfd, .open_fd = -1, .type = S_IFDIR, .path = dirpath };
-	from = &tmp;
-	r = do_renameat(s, from, old, to, name);
-	close(dirfd);
-	return r;
+	if (st.st_dev != n->dev || st.st_ino != n->ino)
+		return -ESTALE;
+	if ((r = share_rename(s->share, n->parent->fd, n->name, to->node->fd, name)) < 0)
+		return r;
+	/* This node's place follows it (others naming it find out by ESTALE). */
+	if ((copy = strdup(name))) {
+		s->state_bytes -= strlen(n->name);
+		s->state_bytes += strlen(copy);
+		free(n->name);
+		n->name = copy;
+		struct node *old = n->parent;
+		n->parent = node_get(to->node);
+		node_put(s, old);
+	}
+	return 0;
 }
 
 static int do_unlinkat(struct p9_server *s, struct fid *dir, const char *name, uint32_t flags)
 {
 	if (!dir)
 		return -EBADF;
-	if (dir->type != S_IFDIR)
+	if (dir->node->type != S_IFDIR)
 		return -ENOTDIR;
-	if (!plain_name(name))
-		return -EINVAL;
-	if (s->read_only)
-		return -EROFS;
-	return unlinkat(dir->fd, name, flags & AT_REMOVEDIR_9P ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
+	return share_unlink(s->share, dir->node->fd, name, flags & AT_REMOVEDIR_9P);
 }
 
 static int do_remove(struct p9_server *s, uint32_t id)
 {
 	struct fid *f = lookup(s, id);
-	int dirfd, r;
-	const char *base;
-	bool close_it;
+	int r;
 
 	if (!f)
 		return -EBADF;
-	if (s->read_only)
+	if (share_read_only(s->share))
 		r = -EROFS;
-	else if (!f->path[0])
+	else if (!f->node->parent)
 		r = -EBUSY;
-	else if ((r = parent_of(s, f, &dirfd, &base, &close_it)) == 0) {
-		r = unlinkat(dirfd, base, f->type == S_IFDIR ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
-		if (close_it)
-			close(dirfd);
-	}
+	else
+		r = share_unlink_checked(s->share, f->node->parent->fd, f->node->name, f->node->dev, f->node->ino);
 	clunk(s, id); /* Tremove clunks, whatever the outcome */
 	return r;
 }
@@ -1232,62 +1028,40 @@ uint32_t p9_server_handle(struct p9_server *s, const struct vq_chain *c)
 	s->reply[4] = (uint8_t)(type + 1);
 	le16_store(s->reply + 5, tag);
 	vq_chain_write(c, 0, s->reply, mine);
+	s->stats.fids = s->nfids;
+	s->stats.state_bytes = s->state_bytes;
 	return (uint32_t)o.len;
 }
 
 void p9_server_reset(struct p9_server *s)
 {
 	for (unsigned b = 0; b < FID_BUCKETS; b++)
-		while (s->buckets[b]) {
-			struct fid *f = s->buckets[b];
-			s->buckets[b] = f->next;
-			fid_free(f);
-		}
-	s->nfids = 0;
+		while (s->buckets[b])
+			clunk(s, s->buckets[b]->id);
 	s->msize = 0;
+	s->stats.fids = 0;
+	s->stats.state_bytes = s->state_bytes;
 }
 
 struct p9_server *p9_server_create(const char *root, bool read_only, struct error *err)
 {
 	struct p9_server *s = calloc(1, sizeof(*s));
-	struct stat st;
 
 	if (!s || !(s->reply = malloc(P9_MAX_MSIZE)) || !(s->dents = malloc(32768))) {
 		err_set(err, EXIT_HOST_ERROR, "out of memory for the 9p server");
 		goto fail;
 	}
-	s->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (s->root_fd < 0) {
-		err_errno(err, EXIT_NO_INPUT, errno, "cannot share %s", root);
+	if (!(s->share = share_open(root, read_only, err)))
 		goto fail;
-	}
-	if (stat_fd(s->root_fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		err_set(err, EXIT_NO_INPUT, "cannot share %s: not a directory", root);
-		goto fail;
-	}
-	/* openat2 (Linux 5.6) keeps every path beneath the root in one call;
-	 * without it, the component walk does. */
-	int probe = open_beneath(s->root_fd, ".", O_PATH | O_DIRECTORY);
-	if (probe < 0 && errno == ENOSYS) {
-		have_openat2 = false;
-		probe = open_beneath(s->root_fd, ".", O_PATH | O_DIRECTORY);
-	}
-	if (probe < 0) {
-		err_errno(err, EXIT_HOST_ERROR, errno, "cannot share %s", root);
-		goto fail;
-	}
-	close(probe);
-	s->read_only = read_only;
-	s->as_root = geteuid() == 0;
-	/* Every fid holds a descriptor, and a guest with cache=loose keeps a
-	 * fid per cached entry: a 10,000-file tree needs 10,000. Soft limit
-	 * up to the hard one; a root saevm (CAP_SYS_RESOURCE, before it drops
-	 * its capabilities) raises the hard limit to 1M too. Past the limit
-	 * the guest gets EMFILE. */
+	/* Every fid's node holds a descriptor, and a guest with cache=loose
+	 * keeps a fid per cached entry: a 10,000-file tree needs 10,000. Soft
+	 * limit up to the hard one; a root saevm (CAP_SYS_RESOURCE, before it
+	 * drops its capabilities) raises the hard limit to 1M too. Past the
+	 * limit the guest gets EMFILE; past P9_MAX_FIDS, ENFILE. */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		struct rlimit want = rl;
-		if (want.rlim_max < (1u << 20) && s->as_root)
+		if (want.rlim_max < (1u << 20) && geteuid() == 0)
 			want.rlim_max = 1u << 20;
 		want.rlim_cur = want.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
@@ -1295,11 +1069,8 @@ struct p9_server *p9_server_create(const char *root, bool read_only, struct erro
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	s->max_fids = 1u << 20;
 	return s;
 fail:
-	if (s && s->root_fd > 0)
-		close(s->root_fd);
 	if (s) {
 		free(s->reply);
 		free(s->dents);
@@ -1313,7 +1084,7 @@ void p9_server_destroy(struct p9_server *s)
 	if (!s)
 		return;
 	p9_server_reset(s);
-	close(s->root_fd);
+	share_close(s->share);
 	free(s->reply);
 	free(s->dents);
 	free(s);
@@ -1327,4 +1098,14 @@ const struct p9_stats *p9_server_stats(const struct p9_server *s)
 uint32_t p9_server_msize(const struct p9_server *s)
 {
 	return s->msize;
+}
+
+int p9_server_root_fd(const struct p9_server *s)
+{
+	return share_root_fd(s->share);
+}
+
+bool p9_server_read_only(const struct p9_server *s)
+{
+	return share_read_only(s->share);
 }

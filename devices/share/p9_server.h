@@ -5,21 +5,16 @@
  * device-writable ones. Tread and Twrite move file data with preadv/pwritev
  * straight between the host file and the guest's buffers.
  *
- * Confinement (the guest is hostile):
- *  - every walk is one name beneath the parent's descriptor, resolved with
- *    openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS):
- *    the server never follows a symlink (the guest resolves its own links
- *    in its own view), so "..", absolute links and links that point out
- *    never lead outside the share; ".." is taken lexically and stops at
- *    the share's root (without openat2 - qemu-user before 9.0 - the same
- *    rule is kept by opening one component at a time with O_NOFOLLOW);
- *  - names in a request are single components: no '/', no NUL, never "."
- *    or "..", at most 255 bytes;
- *  - only regular files and directories are ever opened: device nodes,
- *    sockets and FIFOs answer EPERM (opened O_NONBLOCK and checked, so a
- *    file swapped under us cannot block the I/O thread); device nodes
- *    cannot be created;
- *  - a read-only share answers EROFS to every change.
+ * Every host system call goes through the share layer (share.h), which
+ * keeps the rules: one owner (the uid in Tattach and the gids in create
+ * messages pick nothing on the host), no setuid/setgid bits, no device
+ * nodes, the guest's modes exactly, every object acted on by its own
+ * descriptor, confinement beneath the root, EROFS on a read-only share.
+ * Names in a request are single components: no '/', no NUL, never "." or
+ * ".." (a walk's ".." is lexical and stops at the root), at most 255 bytes.
+ * What a guest makes the server hold is bounded: at most P9_MAX_FIDS fids
+ * and P9_MAX_STATE_BYTES bytes of fids and nodes per share (ENFILE past
+ * them); a fid costs a few dozen bytes and one name, never a path.
  * Errors go back to the guest as Rlerror with a Linux errno: the arm64
  * guest and the hosts saevm runs on (arm64, s390x, x86_64) share the
  * generic errno numbers. Open flags arrive in the protocol's own P9_DOTL
@@ -32,16 +27,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../vmm/error.h"
-#include "virtqueue.h"
+#include "../../vmm/error.h"
+#include "../virtqueue.h"
 
 #define P9_MAX_MSIZE (1024u * 1024u) /* the largest msize we agree to */
 #define P9_MIN_MSIZE 4096u
+#define P9_MAX_FIDS 65536u
+#define P9_MAX_STATE_BYTES (8u << 20)
 
 struct p9_server;
 
 struct p9_stats {
 	unsigned long long requests, errors, bytes_read, bytes_written, walks, getattrs, readdirs;
+	unsigned long long fids, state_bytes; /* held now */
 };
 
 /* Serves `root` (a directory; opened now, so a missing one fails before
@@ -58,8 +56,9 @@ uint32_t p9_server_handle(struct p9_server *s, const struct vq_chain *chain);
 void p9_server_reset(struct p9_server *s);
 const struct p9_stats *p9_server_stats(const struct p9_server *s);
 uint32_t p9_server_msize(const struct p9_server *s);
-/* Tests: resolve without openat2 (the component walk that stands in for
- * it where the kernel or qemu-user lacks it), or with it again. */
-void p9_server_use_openat2(bool on);
+/* The share's root (an O_PATH descriptor, for Landlock) and whether it is
+ * read-only. */
+int p9_server_root_fd(const struct p9_server *s);
+bool p9_server_read_only(const struct p9_server *s);
 
 #endif
