@@ -10,6 +10,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -449,6 +452,311 @@ static void test_malformed_messages_get_errors(void **state)
 	assert_int_equal(rerror(), EMSGSIZE);
 }
 
+/* ---- a hostile guest (the share-safety rules of devices/share/share.h) ---- */
+
+static void host_path(char *p, size_t size, const char *rel)
+{
+	snprintf(p, size, "%s/%s", root, rel);
+}
+
+static mode_t host_mode(const char *rel)
+{
+	char p[512];
+	struct stat st;
+	host_path(p, sizeof(p), rel);
+	assert_int_equal(lstat(p, &st), 0);
+	return st.st_mode;
+}
+
+static uint32_t setattr(uint32_t fid, uint32_t valid, uint32_t mode, uint32_t uid, uint32_t gid, uint64_t size)
+{
+	struct tmsg m = begin(26);
+	t32(&m, fid);
+	t32(&m, valid);
+	t32(&m, mode);
+	t32(&m, uid);
+	t32(&m, gid);
+	t64(&m, size);
+	for (int i = 0; i < 4; i++)
+		t64(&m, 0);
+	send(&m);
+	return rerror();
+}
+
+static uint32_t make(uint8_t type, uint32_t dirfid, const char *name, uint32_t mode)
+{
+	struct tmsg m = begin(type);
+	t32(&m, dirfid);
+	tstr(&m, name);
+	t32(&m, mode);
+	if (type == 18) { /* Tmknod: major, minor */
+		t32(&m, 1);
+		t32(&m, 3);
+	}
+	t32(&m, 42); /* a gid of the guest's choosing */
+	send(&m);
+	return rerror();
+}
+
+/* Files the guest makes get exactly the mode it asks for (its own umask
+ * is its kernel's business), less setuid and setgid; chmod never sets
+ * them either. saevm's umask (022 here) plays no part. */
+static void test_modes_exact_and_never_setuid(void **state)
+{
+	(void)state;
+	mode_t old = umask(022);
+	version_attach(0);
+	assert_int_equal(walk(0, 1, "dir", NULL), 0);
+	assert_int_equal(lcreate(1, "g", 02, 0620), 0);
+	assert_int_equal(host_mode("dir/g") & 07777, 0620);
+	assert_int_equal(walk(0, 2, "dir", NULL), 0);
+	assert_int_equal(lcreate(2, "suid", 02, 06755), 0);
+	assert_int_equal(host_mode("dir/suid") & 07777, 0755);
+	assert_int_equal(make(72, 0, "d", 0777), 0);        /* Tmkdir */
+	assert_int_equal(host_mode("d") & 07777, 0777);
+	assert_int_equal(make(72, 0, "sgid", 02775), 0);
+	assert_int_equal(host_mode("sgid") & 07777, 0775);
+	assert_int_equal(make(18, 0, "ff", S_IFIFO | 0666), 0); /* Tmknod */
+	assert_true(S_ISFIFO(host_mode("ff")));
+	assert_int_equal(host_mode("ff") & 07777, 0666);
+	/* chmod 4755 and 2755: the bits are dropped, the rest is kept */
+	assert_int_equal(walk(0, 3, "dir/hello.txt", NULL), 0);
+	assert_int_equal(setattr(3, 1, 04755, 0, 0, 0), 0);
+	assert_int_equal(host_mode("dir/hello.txt") & 07777, 0755);
+	assert_int_equal(setattr(3, 1, 02711, 0, 0, 0), 0);
+	assert_int_equal(host_mode("dir/hello.txt") & 07777, 0711);
+	umask(old);
+}
+
+/* One owner: whatever uid the guest attached with and whatever gid it
+ * puts in a create, the host file is saevm's user's; a chown to another
+ * uid fails and changes nothing; a chown to what the file has already
+ * (dpkg, tar, cp -p do that) succeeds. */
+static void test_one_owner(void **state)
+{
+	char p[512];
+	struct stat st;
+	(void)state;
+	version_attach(0); /* attaches as uid 1000 */
+	assert_int_equal(walk(0, 1, "dir", NULL), 0);
+	assert_int_equal(lcreate(1, "mine", 02, 0644), 0); /* gid 1000 asked */
+	host_path(p, sizeof(p), "dir/mine");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_uid, geteuid());
+	assert_int_equal(st.st_gid, getegid());
+	assert_int_equal(make(72, 0, "sub", 0755), 0); /* gid 42 asked */
+	host_path(p, sizeof(p), "sub");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_uid, geteuid());
+	assert_int_equal(st.st_gid, getegid());
+	assert_int_equal(walk(0, 2, "dir/mine", NULL), 0);
+	uint32_t other = geteuid() == 0 ? 4242 : 0;
+	assert_int_equal(setattr(2, 2 /* uid */, 0, other, 0, 0), EPERM);
+	assert_int_equal(setattr(2, 4 /* gid */, 0, 0, 4343, 0), EPERM);
+	assert_int_equal(setattr(2, 6, 0, geteuid(), getegid(), 0), 0);
+	host_path(p, sizeof(p), "dir/mine");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_uid, geteuid());
+	assert_int_equal(st.st_gid, getegid());
+}
+
+/* As root: a file already there that belongs to someone else is opened by
+ * a Tlcreate without EXCL but never taken over; a setuid file written
+ * through the share loses the bit; a device node in the share is never
+ * opened, chmodded, chowned or linked. */
+static void test_foreign_files_and_devices(void **state)
+{
+	char p[512], q[512];
+	struct stat st;
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	host_write("dir/theirs", "theirs\n");
+	host_path(p, sizeof(p), "dir/theirs");
+	assert_int_equal(chown(p, 4242, 4242), 0);
+	host_write("dir/suid-root", "#!/bin/sh\n");
+	host_path(q, sizeof(q), "dir/suid-root");
+	assert_int_equal(chmod(q, 06755), 0);
+	host_path(q, sizeof(q), "dir/null");
+	assert_int_equal(mknod(q, S_IFCHR | 0600, makedev(1, 3)), 0);
+	version_attach(0);
+	assert_int_equal(walk(0, 1, "dir", NULL), 0);
+	assert_int_equal(lcreate(1, "theirs", 02, 0600), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_uid, 4242); /* not re-owned */
+	assert_int_equal(st.st_mode & 07777, 0644);
+	/* the setuid file, opened for writing and truncated */
+	assert_int_equal(walk(0, 2, "dir/suid-root", NULL), 0);
+	assert_int_equal(lopen(2, 01 | 01000), 0);
+	assert_int_equal(host_mode("dir/suid-root") & 07777, 0755);
+	/* the device node: never opened, even by a Tlcreate without EXCL */
+	assert_int_equal(walk(0, 3, "dir", NULL), 0);
+	assert_int_equal(lcreate(3, "null", 02, 0666), EPERM);
+	assert_int_equal(walk(0, 4, "dir/null", NULL), 0);
+	assert_int_equal(lopen(4, 02), EPERM);
+	assert_int_equal(setattr(4, 1, 0666, 0, 0, 0), EPERM);
+	assert_int_equal(setattr(4, 2, 0, 0, 0, 0), EPERM); /* not even to its own owner */
+	assert_int_equal(setattr(4, 6, 0, 4242, 4242, 0), EPERM);
+	struct tmsg m = begin(70); /* Tlink dir/null -> dir/null2 */
+	t32(&m, 3);
+	t32(&m, 4);
+	tstr(&m, "null2");
+	send(&m);
+	assert_int_equal(rerror(), EPERM);
+	assert_int_equal(host_mode("dir/null") & 07777, 0600);
+	assert_int_equal(lstat(q, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	host_path(q, sizeof(q), "dir/null2");
+	assert_int_not_equal(lstat(q, &st), 0);
+	/* chmod of a file that is not saevm's user's */
+	assert_int_equal(walk(0, 5, "dir/theirs", NULL), 0);
+	assert_int_equal(setattr(5, 1, 0666, 0, 0, 0), EPERM);
+}
+
+/* A local user who can write inside the share swaps a file for a symlink
+ * to a file outside, again and again, while the guest chmods the file: the
+ * chmod acts on the object the fid names, never on what the name leads
+ * to now. */
+static volatile int racing;
+static void *swapper(void *arg)
+{
+	char a[512], b[512];
+	(void)arg;
+	host_path(a, sizeof(a), "dir/victim");
+	host_path(b, sizeof(b), "dir/swap");
+	while (racing)
+		syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */);
+	return NULL;
+}
+
+static void test_chmod_racing_a_symlink_swap(void **state)
+{
+	char outside[] = "/tmp/saevm-p9-outside-XXXXXX", p[512];
+	struct stat st;
+	pthread_t t;
+	int fd = mkstemp(outside);
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(outside, 0600), 0);
+	host_write("dir/victim", "v");
+	host_path(p, sizeof(p), "dir/swap");
+	assert_int_equal(symlink(outside, p), 0);
+	version_attach(0);
+	racing = 1;
+	assert_int_equal(pthread_create(&t, NULL, swapper, NULL), 0);
+	for (int i = 0; i < 3000; i++) {
+		if (walk(0, 7, "dir/victim", NULL) == 0)
+			setattr(7, 1, 04777, 0, 0, 0);
+		simple(120, 7);
+	}
+	racing = 0;
+	pthread_join(t, NULL);
+	assert_int_equal(stat(outside, &st), 0);
+	unlink(outside);
+	assert_int_equal(st.st_mode & 07777, 0600);
+}
+
+/* A clone-walk flood on a deep chain of long names: what the server holds
+ * stays under its bound (fids cost no path), and past it the guest gets
+ * ENFILE, not saevm's memory. */
+static void test_fid_flood_is_bounded(void **state)
+{
+	char name[256];
+	int fd;
+	(void)state;
+	memset(name, 'n', 255);
+	name[255] = '\0';
+	fd = open(root, O_PATH | O_DIRECTORY);
+	for (int i = 0; i < 16; i++) {
+		assert_int_equal(mkdirat(fd, name, 0755), 0);
+		int next = openat(fd, name, O_PATH | O_DIRECTORY);
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	version_attach(0);
+	struct tmsg m = begin(110);
+	t32(&m, 0);
+	t32(&m, 1);
+	t16(&m, 16);
+	for (int i = 0; i < 16; i++)
+		tstr(&m, name);
+	assert_int_equal(send(&m), 111);
+	assert_int_equal(le16_load(rbuf + 7), 16);
+	unsigned refused = 0;
+	for (uint32_t id = 2; id < P9_MAX_FIDS + 100; id++) {
+		m = begin(110);
+		t32(&m, 1);
+		t32(&m, id);
+		t16(&m, 0);
+		send(&m);
+		if (rerror() == ENFILE)
+			refused++;
+		else
+			assert_int_equal(rbuf[4], 111);
+	}
+	const struct p9_stats *st = p9_server_stats(srv);
+	assert_true(refused >= 100);
+	assert_true(st->fids <= P9_MAX_FIDS);
+	assert_true(st->state_bytes <= P9_MAX_STATE_BYTES);
+	/* a path per fid would have been over 4 KiB each: 256 MiB */
+	assert_true(st->state_bytes < 6u << 20);
+	/* clunking gives it all back */
+	for (uint32_t id = 1; id < P9_MAX_FIDS + 100; id++)
+		simple(120, id);
+	assert_int_equal(p9_server_stats(srv)->fids, 1);
+}
+
+/* A directory the host moved out of the share is no way out: walks,
+ * creates, removals and renames through its fid answer ESTALE. */
+static void test_directory_moved_out(void **state)
+{
+	char from[512], to[] = "/tmp/saevm-p9-moved-XXXXXX", p[600];
+	struct stat st;
+	(void)state;
+	assert_non_null(mkdtemp(to));
+	host_path(from, sizeof(from), "dir/away");
+	assert_int_equal(mkdir(from, 0755), 0);
+	host_write("dir/away/f", "f");
+	version_attach(0);
+	assert_int_equal(walk(0, 1, "dir/away", NULL), 0);
+	assert_int_equal(walk(0, 2, "dir/away", NULL), 0);
+	snprintf(p, sizeof(p), "%s/away", to);
+	assert_int_equal(rename(from, p), 0);
+	assert_int_equal(walk(1, 3, "f", NULL), ESTALE);
+	assert_int_equal(lcreate(1, "planted", 02, 0644), ESTALE);
+	assert_int_equal(make(72, 2, "planted-dir", 0755), ESTALE);
+	struct tmsg m = begin(76); /* Tunlinkat away/f */
+	t32(&m, 2);
+	tstr(&m, "f");
+	t32(&m, 0);
+	send(&m);
+	assert_int_equal(rerror(), ESTALE);
+	snprintf(p, sizeof(p), "%s/away/planted", to);
+	assert_int_not_equal(stat(p, &st), 0);
+	snprintf(p, sizeof(p), "%s/away/f", to);
+	assert_int_equal(stat(p, &st), 0);
+	snprintf(p, sizeof(p), "rm -rf '%s'", to);
+	assert_int_equal(system(p), 0);
+}
+
+/* Shares that lie inside one another are refused, naming both. */
+static void test_overlapping_shares_refused(void **state)
+{
+	const char *a[] = { "/home/u", "/home/u/.local/share/saevm/rootfs" }, *w[] = { "the working directory", "the root filesystem" };
+	const char *b[] = { "/home/u/src", "/home/u/srcs" }, *w2[] = { "--share", "--share" };
+	struct error err = { 0 };
+	(void)state;
+	assert_int_equal(share_check_overlap(a, w, 2, &err), -1);
+	assert_int_equal(err.code, EXIT_USAGE);
+	ASSERT_ERR_CONTAINS(&err, "the root filesystem /home/u/.local/share/saevm/rootfs lies inside the working directory /home/u");
+	struct error ok = { 0 };
+	assert_int_equal(share_check_overlap(b, w2, 2, &ok), 0);
+}
+
 #define BOTH(name) cmocka_unit_test_setup_teardown(name, setup, teardown), \
 		   cmocka_unit_test_setup_teardown(name, setup_walk, teardown)
 
@@ -461,6 +769,13 @@ int main(void)
 		BOTH(test_stays_inside_the_share),
 		BOTH(test_malformed_messages_get_errors),
 		cmocka_unit_test_setup_teardown(test_read_only_share_refuses_changes, setup_ro, teardown),
+		BOTH(test_modes_exact_and_never_setuid),
+		BOTH(test_one_owner),
+		BOTH(test_foreign_files_and_devices),
+		BOTH(test_chmod_racing_a_symlink_swap),
+		cmocka_unit_test_setup_teardown(test_fid_flood_is_bounded, setup, teardown),
+		BOTH(test_directory_moved_out),
+		cmocka_unit_test(test_overlapping_shares_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

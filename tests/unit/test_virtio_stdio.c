@@ -132,11 +132,34 @@ static void test_stdin_waits_for_ready_then_goes_framed(void **state)
 	assert_memory_equal(fd_host(&rxq, gpa[1]), "\x11\x00\x00\x00", 4);
 }
 
+/* An EXIT frame before READY, or one that is not one byte, is no status:
+ * the guest broke the protocol (saevm ends with 125 and says so). */
+static void test_exit_before_ready_is_a_protocol_error(void **state)
+{
+	uint8_t bad[8];
+	(void)state;
+	frame(bad, STDIO_EXIT, "\x00", 1);
+	struct fd_buf tx = { 5, 0, bad };
+	fd_add_chain(&txq, &tx, 1, NULL);
+	virtio_mmio_process_all(t);
+	assert_int_equal(exit_status, STDIO_EXIT_PROTOCOL_ERROR);
+	/* after READY, a two-byte status is malformed too */
+	exit_status = 0;
+	uint8_t seq[4 + 6];
+	frame(seq, STDIO_READY, "", 0);
+	frame(seq + 4, STDIO_EXIT, "\x01\x01", 2);
+	struct fd_buf tx2 = { 10, 0, seq };
+	fd_add_chain(&txq, &tx2, 1, NULL);
+	virtio_mmio_process_all(t);
+	assert_int_equal(exit_status, STDIO_EXIT_PROTOCOL_ERROR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_frames_to_stdout_stderr_and_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stdin_waits_for_ready_then_goes_framed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_before_ready_is_a_protocol_error, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
