@@ -12,6 +12,9 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <linux/capability.h>
+#include <linux/landlock.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include "kvm_uapi.h"
+#include "log.h"
 #include "term.h"
 
 /* The seccomp filter checks the ABI of this very binary: the one place
@@ -177,11 +181,12 @@ static void refused(int sig, siginfo_t *info, void *ctx)
 	_exit(EXIT_SECCOMP);
 }
 
-/* A root saevm serving a 9p share keeps only what serving files as the
- * guest's users takes: giving a new file to its user (CHOWN), reading and
- * changing files whatever their owner and mode (DAC_OVERRIDE, FOWNER,
- * FSETID). The guest's own kernel checks its users' permissions. */
-#define FILE_SERVER_CAPS ((1u << CAP_CHOWN) | (1u << CAP_DAC_OVERRIDE) | (1u << CAP_FOWNER) | (1u << CAP_FSETID))
+/* A root saevm serving a share keeps only reading and writing files
+ * whatever their mode (DAC_OVERRIDE), as root does in its own directories;
+ * never CHOWN, FOWNER or FSETID: the share has one owner and no setuid
+ * bits (devices/share/share.h), and without FSETID the kernel itself
+ * clears them on a write. */
+#define FILE_SERVER_CAPS (1u << CAP_DAC_OVERRIDE)
 
 static int drop_capabilities(bool file_server, struct error *err)
 {
@@ -235,6 +240,87 @@ static void arg_rule(struct filter *f, long nr, int arg, uint32_t bits, bool req
 	emit(f, trap(why));
 }
 
+/* ---- Landlock ---- */
+
+#ifndef __NR_landlock_create_ruleset
+#define __NR_landlock_create_ruleset 444 /* the same numbers on every architecture */
+#define __NR_landlock_add_rule 445
+#define __NR_landlock_restrict_self 446
+#endif
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+
+#define LL_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+#define LL_FILE_RIGHTS (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE | \
+			LANDLOCK_ACCESS_FS_TRUNCATE)
+
+static int add_rule(int ruleset, int fd, uint64_t rights)
+{
+	struct landlock_path_beneath_attr rule = { .allowed_access = rights, .parent_fd = fd };
+
+	return (int)syscall(__NR_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0);
+}
+
+static int add_path_rule(int ruleset, const char *path, uint64_t rights, uint64_t handled)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC), r;
+	struct stat st;
+
+	if (fd < 0)
+		return 0; /* nothing there to allow */
+	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
+		rights &= LL_FILE_RIGHTS;
+	r = add_rule(ruleset, fd, rights & handled);
+	close(fd);
+	return r;
+}
+
+/* Limits this process's reach into the host's file system to what
+ * `needs` names (confine.h). Returns 0, also where the kernel has no
+ * usable Landlock (said at info level). */
+static int enter_landlock(const struct confine_needs *needs, struct error *err)
+{
+	long abi = syscall(__NR_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	uint64_t handled = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; /* ABI 1: EXECUTE .. MAKE_SYM */
+	int ruleset, r = 0;
+
+	if (abi < 2) {
+		/* ABI 1 refuses every rename across directories: the guest's mv. */
+		log_info("landlock: %s: the file system is confined by seccomp and the share's rules only",
+			 abi < 0 ? "not available in this kernel" : "ABI 1 (Linux 5.13-5.18) cannot allow renames");
+		return 0;
+	}
+	handled |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		handled |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	struct landlock_ruleset_attr attr = { .handled_access_fs = handled };
+	ruleset = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (ruleset < 0)
+		return err_errno(err, EXIT_HOST_ERROR, errno, "landlock_create_ruleset");
+	/* Read-write shares: all but making device nodes (share.h). */
+	uint64_t rw = handled & ~(uint64_t)(LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+					    LANDLOCK_ACCESS_FS_EXECUTE);
+	for (unsigned i = 0; r == 0 && i < needs->nshares; i++)
+		r = add_rule(ruleset, needs->share_fds[i], needs->share_read_only[i] ? LL_READ : rw);
+	if (r == 0 && needs->control_dir)
+		r = add_path_rule(ruleset, needs->control_dir, LANDLOCK_ACCESS_FS_REMOVE_FILE, handled);
+	if (r == 0 && needs->sockets) /* libslirp reads it for the guest's DNS */
+		r = add_path_rule(ruleset, "/etc/resolv.conf", LANDLOCK_ACCESS_FS_READ_FILE, handled);
+	if (r == 0 && syscall(__NR_landlock_restrict_self, ruleset, 0) < 0)
+		r = -1;
+	if (r < 0)
+		err_errno(err, EXIT_HOST_ERROR, errno, "cannot confine saevm with Landlock");
+	close(ruleset);
+	if (r == 0)
+		log_info("landlock: ABI %ld: the host's file system is out of reach but for %u share%s", abi,
+			 needs->nshares, needs->nshares == 1 ? "" : "s");
+	return r;
+}
+
 int confine_enter(const struct confine_needs *needs, bool seccomp, struct error *err)
 {
 	static struct filter f;
@@ -248,6 +334,8 @@ int confine_enter(const struct confine_needs *needs, bool seccomp, struct error 
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_errno(err, EXIT_HOST_ERROR, errno, "PR_SET_NO_NEW_PRIVS");
+	if (enter_landlock(needs, err) < 0)
+		return -1;
 	if (!seccomp)
 		return 0;
 	f.n = 0;

@@ -7,9 +7,15 @@
  * (so never TIOCSTI or TIOCLINUX on the user's terminal), mmap and
  * mprotect never with PROT_EXEC, clone only for threads (no new process),
  * prctl only to name a thread. A VM with a 9p share also gets the file
- * calls its server makes, and a root saevm then keeps CAP_CHOWN,
- * CAP_DAC_OVERRIDE, CAP_FOWNER and CAP_FSETID (files it creates belong to
- * the guest's user). A refused call ends saevm with one line
+ * calls its server makes, and a root saevm then keeps CAP_DAC_OVERRIDE
+ * (root's sandbox reads and writes its share as root would), never
+ * CAP_CHOWN, CAP_FOWNER or CAP_FSETID (devices/share/share.h: one owner,
+ * no setuid bits). Seccomp cannot see paths: Landlock (Linux 5.19+, ABI 2
+ * for renames across directories; probed) then limits the file system to
+ * the share roots (read-only ones for reading), the control directory
+ * (to remove the socket) and /etc/resolv.conf with user networking;
+ * without shares, to nothing more. Where Landlock is missing saevm says so
+ * at --log-level info and goes on. A refused call ends saevm with one line
  * naming it and why (exit code 88); --no-seccomp turns the filter off.
  * Called on the main thread before any other thread starts, so every
  * thread inherits it. */
@@ -20,9 +26,17 @@
 
 #include "error.h"
 
+#define CONFINE_MAX_SHARES 16
+
 struct confine_needs {
 	bool sockets; /* user-mode networking: libslirp opens sockets, reads resolv.conf */
-	bool file_server; /* a 9p share: the file calls, and a root saevm keeps the file capabilities */
+	bool file_server; /* a 9p share: the file calls, and a root saevm keeps CAP_DAC_OVERRIDE */
+	/* Landlock: the only places saevm may reach in the host's file system
+	 * once setup is over. */
+	int share_fds[CONFINE_MAX_SHARES]; /* the shares' roots (O_PATH) */
+	bool share_read_only[CONFINE_MAX_SHARES];
+	unsigned nshares;
+	const char *control_dir; /* where its control socket is removed at exit; NULL: none */
 };
 
 int confine_enter(const struct confine_needs *needs, bool seccomp, struct error *err);

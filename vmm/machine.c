@@ -95,9 +95,14 @@ static int add_share(struct vm *vm, const struct virtio_mmio_env *env, unsigned 
 		     const char *tag, bool read_only, struct error *err)
 {
 	struct p9_server *srv = p9_server_create(host, read_only, err);
+	struct confine_needs *c = &vm->confine;
 
 	if (!srv)
 		return -1;
+	if (c->nshares < CONFINE_MAX_SHARES) {
+		c->share_fds[c->nshares] = p9_server_root_fd(srv);
+		c->share_read_only[c->nshares++] = read_only;
+	}
 	return vm_add_device(vm, virtio_9p_create(slot_base(n), slot_spi(n), env, srv, tag, err), err);
 }
 

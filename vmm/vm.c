@@ -253,12 +253,23 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err)
 	if (!vm->devices_started) {
 		/* Setup is over: no privileges and few system calls from here on,
 		 * for every thread (they all start below). */
-		struct confine_needs needs = { .sockets = false };
+		struct confine_needs *needs = &vm->confine;
 		const char *denied = getenv("SAEVM_TEST_DENIED_CALL");
+		char control_dir[sizeof(vm->control_path)];
 		for (unsigned i = 0; i < vm->cfg->nnics; i++)
-			needs.sockets |= vm->cfg->nics[i].kind == NIC_USER;
-		needs.file_server = vm->sandbox || vm->cfg->nshares;
-		if (confine_enter(&needs, !vm->cfg->no_seccomp, err) < 0)
+			needs->sockets |= vm->cfg->nics[i].kind == NIC_USER;
+		needs->file_server = vm->sandbox || vm->cfg->nshares;
+		if (vm->control_fd >= 0) {
+			snprintf(control_dir, sizeof(control_dir), "%s", vm->control_path);
+			char *slash = strrchr(control_dir, '/');
+			if (slash && slash != control_dir) {
+				*slash = '\0';
+				needs->control_dir = control_dir;
+			}
+		}
+		int entered = confine_enter(needs, !vm->cfg->no_seccomp, err);
+		needs->control_dir = NULL; /* control_dir[] ends here */
+		if (entered < 0)
 			return -1;
 		if (denied && *denied) /* the tests' way to check the filter: it must end saevm */
 			return confine_try_denied(denied, err);

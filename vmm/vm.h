@@ -54,6 +54,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "confine.h"
 #include "console.h"
 #include "irq.h"
 #include "kvm.h"
@@ -116,6 +117,9 @@ struct vm {
 	int control_fd; /* -1: none */
 	char control_path[108];
 	int console_log_fd;
+	/* The shares' roots (their servers' O_PATH descriptors): all of the
+	 * host's file system that saevm keeps in reach after setup. */
+	struct confine_needs confine;
 };
 
 /* Ends the VM with `exit_code` (the first request wins) and says why on

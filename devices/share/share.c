@@ -581,7 +581,7 @@ int share_open_untrusted(int rootfd, const char *root_name, const char *rel, uin
 			 struct error *err)
 {
 	char proc[64];
-	struct stat st;
+	struct stat st = { 0 };
 	int pathfd = open_beneath(rootfd, rel, O_PATH), fd;
 
 	if (pathfd < 0) {
@@ -596,7 +596,9 @@ int share_open_untrusted(int rootfd, const char *root_name, const char *rel, uin
 	 * is never opened, so it can neither block nor act. */
 	if (stat_fd(pathfd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(pathfd);
-		return err_set(err, EXIT_UNSAFE_ROOTFS, "%s/%s is not a regular file", root_name, rel);
+		return err_set(err, EXIT_UNSAFE_ROOTFS, "%s/%s is %s", root_name, rel,
+			       S_ISLNK(st.st_mode) ? "a symlink: saevm follows no link in the root filesystem"
+						   : "not a regular file");
 	}
 	if ((uint64_t)st.st_size > max) {
 		close(pathfd);

@@ -123,6 +123,126 @@ static void test_cli_sandbox_words(void **state)
 	ASSERT_ERR_CONTAINS(&err, "unknown option 'bogus'");
 }
 
+/* ---- a rootfs the guest may have written: nothing in it is trusted ---- */
+
+static char rfs[64];
+
+static void rfs_write(const char *rel, const char *text)
+{
+	char p[300];
+	snprintf(p, sizeof(p), "%s/%s", rfs, rel);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void rfs_run(const char *fmt)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), fmt, rfs, rfs, rfs, rfs);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A rootfs as Debian's, /lib a symlink to usr/lib, with one module and
+ * the rest built in; `kernel` as the user's -k (NULL: boot/vmlinuz-*). */
+static int prepare(const char *kernel, struct sandbox *sb, struct error *err)
+{
+	struct vm_config cfg;
+	struct error perr = { 0 };
+	char *args[8] = { "saevm", "sandbox", "--rootfs", rfs }, kpath[300];
+	int n = 4;
+
+	if (kernel) {
+		snprintf(kpath, sizeof(kpath), "%s/%s", rfs, kernel);
+		args[n++] = "-k";
+		args[n++] = kpath;
+	}
+	args[n++] = "true";
+	assert_int_equal(cli_parse(n, args, &cfg, &perr), 0);
+	alarm(20); /* a FIFO must not hang saevm's start */
+	int r = sandbox_prepare(&cfg, sb, err);
+	alarm(0);
+	sandbox_release(sb);
+	vm_config_free(&cfg);
+	return r;
+}
+
+static int rootfs_setup(void **state)
+{
+	(void)state;
+	snprintf(rfs, sizeof(rfs), "/tmp/saevm-rootfs-XXXXXX");
+	if (!mkdtemp(rfs))
+		return -1;
+	rfs_run("mkdir -p %s/usr/lib/modules/6.1.0-9-arm64/kernel %s/boot && ln -s usr/lib %s/lib");
+	rfs_write("boot/vmlinuz-6.1.0-9-arm64", "not really a kernel");
+	rfs_write("usr/lib/modules/6.1.0-9-arm64/modules.dep", "kernel/virtio_mmio.ko:\n");
+	rfs_write("usr/lib/modules/6.1.0-9-arm64/modules.builtin",
+		  "kernel/virtio_console.ko\nkernel/9pnet_virtio.ko\nkernel/9p.ko\nkernel/overlay.ko\nkernel/virtio_rng.ko\n");
+	rfs_write("usr/lib/modules/6.1.0-9-arm64/kernel/virtio_mmio.ko", "module bytes");
+	return 0;
+}
+
+static int rootfs_teardown(void **state)
+{
+	(void)state;
+	rfs_run("rm -rf %s");
+	return 0;
+}
+
+static void test_rootfs_well_formed(void **state)
+{
+	struct sandbox *sb = calloc(1, sizeof(*sb));
+	struct error err = { 0 };
+	(void)state;
+	assert_int_equal(prepare(NULL, sb, &err), 0);
+	assert_int_equal(sb->nmodules, 1);
+	assert_true(sb->overlay); /* read-only, with an overlay, by default */
+	assert_true(sb->exports[0].read_only);
+	assert_non_null(strstr(sb->kernel, "boot/vmlinuz-6.1.0-9-arm64"));
+	free(sb);
+}
+
+static void expect_unsafe(const char *kernel, const char *mention)
+{
+	struct sandbox *sb = calloc(1, sizeof(*sb));
+	struct error err = { 0 };
+	assert_int_equal(prepare(kernel, sb, &err), -1);
+	assert_int_equal(err.code, EXIT_UNSAFE_ROOTFS);
+	ASSERT_ERR_CONTAINS(&err, mention);
+	free(sb);
+}
+
+static void test_rootfs_modules_dep_leads_out(void **state)
+{
+	(void)state;
+	rfs_write("usr/lib/modules/6.1.0-9-arm64/modules.dep",
+		  "kernel/virtio_mmio.ko: ../../../../../../../../../etc/passwd\n");
+	expect_unsafe(NULL, "etc/passwd is a symlink or leads outside the root filesystem");
+}
+
+static void test_rootfs_symlinked_module(void **state)
+{
+	(void)state;
+	rfs_run("rm %s/usr/lib/modules/6.1.0-9-arm64/kernel/virtio_mmio.ko && "
+		"ln -s /etc/passwd %s/usr/lib/modules/6.1.0-9-arm64/kernel/virtio_mmio.ko");
+	expect_unsafe(NULL, "kernel/virtio_mmio.ko is a symlink");
+}
+
+static void test_rootfs_fifo_modules_dep(void **state)
+{
+	(void)state;
+	rfs_run("rm %s/usr/lib/modules/6.1.0-9-arm64/modules.dep && mkfifo %s/usr/lib/modules/6.1.0-9-arm64/modules.dep");
+	expect_unsafe(NULL, "modules.dep is not a regular file");
+}
+
+static void test_rootfs_symlinked_kernel(void **state)
+{
+	(void)state;
+	rfs_run("rm %s/boot/vmlinuz-6.1.0-9-arm64 && ln -s /etc/passwd %s/boot/vmlinuz-6.1.0-9-arm64");
+	expect_unsafe(NULL, "boot/vmlinuz-6.1.0-9-arm64 is a symlink");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +250,11 @@ int main(void)
 		cmocka_unit_test(test_modules_dependencies_first),
 		cmocka_unit_test(test_cpio_newc),
 		cmocka_unit_test(test_cli_sandbox_words),
+		cmocka_unit_test_setup_teardown(test_rootfs_well_formed, rootfs_setup, rootfs_teardown),
+		cmocka_unit_test_setup_teardown(test_rootfs_modules_dep_leads_out, rootfs_setup, rootfs_teardown),
+		cmocka_unit_test_setup_teardown(test_rootfs_symlinked_module, rootfs_setup, rootfs_teardown),
+		cmocka_unit_test_setup_teardown(test_rootfs_fifo_modules_dep, rootfs_setup, rootfs_teardown),
+		cmocka_unit_test_setup_teardown(test_rootfs_symlinked_kernel, rootfs_setup, rootfs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
