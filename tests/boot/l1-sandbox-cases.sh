@@ -69,6 +69,28 @@ wait $pid
 sed 's/^/[sb-fsync] /' /tmp/sync.out
 verdict sb-fsync "$(grep -q "^$hostsha " /tmp/sync.out || echo "host had $hostsha when the guest said synced")"
 
+# A hostile guest in a root sandbox: it cannot give a host file away, set
+# setuid bits or make a device node; the host's files stay root's (the
+# share's owner) without those bits. The rootfs is read-only on the host:
+# what the guest writes there lives in its overlay.
+rm -f /work/share/hx /work/share/hy /work/share/hs /work/share/hn
+case_ sb-hostile 0 60 "$SB -- sh -c 'touch hx hy; chown 1234:1234 hy || echo chown-refused; chown 0 hx && echo chown-self-ok; cp /bin/busybox hs; chmod 6755 hs; chmod 4755 hx; mknod hn c 1 3 || echo mknod-refused; echo planted > /etc/planted && echo wrote-etc; ls -l hs; echo done'" \
+  "chown-refused" "chown-self-ok" "mknod-refused" "wrote-etc" "done"
+verdict sb-hostile-host "$([ "$(stat -c %u:%g /work/share/hy)" = 0:0 ] && [ "$(stat -c %a /work/share/hs)" = 755 ] &&
+  [ "$(stat -c %a /work/share/hx)" = 755 ] && [ ! -e /work/share/hn ] && [ ! -e $R/etc/planted ] ||
+  echo "hy $(stat -c %u:%g /work/share/hy) hs $(stat -c %a /work/share/hs) hx $(stat -c %a /work/share/hx) hn $(ls -l /work/share/hn 2>&1) planted $(ls $R/etc/planted 2>&1)")"
+# A rootfs the guest could have written: saevm's start reads nothing
+# outside it and never hangs on it.
+E=/work/evil; rm -rf $E && mkdir -p $E && tar -xf /rig/rootfs.tar -C $E
+dep=$(find $E -name modules.dep | head -1)
+sed -i 's#^\(kernel/drivers/virtio/virtio_mmio.ko:\).*#\1 ../../../../../../../../etc/l1-secret#' "$dep"
+case_ sb-dep-outside 125 30 "sandbox -k $K --rootfs $E -- true" "leads outside the root filesystem"
+rm -f "$dep" && mkfifo "$dep"
+case_ sb-fifo-modules-dep 125 30 "sandbox -k $K --rootfs $E -- true" "modules.dep is not a regular file"
+rm -rf $E
+# Shares inside one another are refused.
+case_ sb-overlap 125 30 "sandbox -k $K --rootfs /work/share -- true" "shares may not overlap"
+
 # An interactive shell through a pseudo-terminal.
 # pty-run's window is 30 x 100, then 50 x 120: the guest sees both.
 timeout -s KILL 120 /rig/pty-run 'uname -m\nstty size\n@expect 30 100\n@resize\nstty size\n@expect 50 120\nexit 7\n' saevm $SB > /tmp/sb-pty.out 2>&1; rc=$?
