@@ -1,7 +1,7 @@
 /* virtio_9p.h - virtio-9p (virtio 1.2 §5.x "9P transport"): one host
  * directory shared with the guest, which mounts it by its tag:
  *   mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 TAG /mnt
- * The protocol itself is devices/p9_server.c. */
+ * The protocol itself is devices/share/p9_server.c. */
 #ifndef SAEVM_VIRTIO_9P_H
 #define SAEVM_VIRTIO_9P_H
 
