@@ -100,11 +100,14 @@ static const long always_allowed[] = {
 #endif
 };
 
-/* The 9p server's file calls (devices/p9_server.c). */
+/* The share layer's file calls (devices/share/share.c). */
 static const long file_calls[] = {
-	__NR_openat, __NR_getdents64, __NR_fchmodat, __NR_fchownat, __NR_utimensat, __NR_mkdirat,
+	__NR_openat, __NR_getdents64, __NR_fchmodat, __NR_fchmod, __NR_fchownat, __NR_utimensat, __NR_mkdirat,
 	__NR_symlinkat, __NR_mknodat, __NR_linkat, __NR_renameat2, __NR_readlinkat, __NR_fstatfs,
 	__NR_ftruncate,
+#ifdef __NR_chmod
+	OPT(__NR_chmod)
+#endif
 #ifdef __NR_openat2
 	OPT(__NR_openat2)
 #else

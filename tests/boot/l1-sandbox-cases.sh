@@ -74,11 +74,13 @@ verdict sb-fsync "$(grep -q "^$hostsha " /tmp/sync.out || echo "host had $hostsh
 # share's owner) without those bits. The rootfs is read-only on the host:
 # what the guest writes there lives in its overlay.
 rm -f /work/share/hx /work/share/hy /work/share/hs /work/share/hn
-case_ sb-hostile 0 60 "$SB -- sh -c 'touch hx hy; chown 1234:1234 hy || echo chown-refused; chown 0 hx && echo chown-self-ok; cp /bin/busybox hs; chmod 6755 hs; chmod 4755 hx; mknod hn c 1 3 || echo mknod-refused; echo planted > /etc/planted && echo wrote-etc; ls -l hs; echo done'" \
+echo '#!/bin/sh' > /work/share/hsuid && chmod 4755 /work/share/hsuid
+case_ sb-hostile 0 60 "$SB -- sh -c 'touch hx hy; chown 1234:1234 hy || echo chown-refused; chown 0 hx && echo chown-self-ok; cp /bin/busybox hs; chmod 6755 hs; chmod 4755 hx; mknod hn c 1 3 || echo mknod-refused; echo exit >> hsuid; echo planted > /etc/planted && echo wrote-etc; ls -l hs; echo done'" \
   "chown-refused" "chown-self-ok" "mknod-refused" "wrote-etc" "done"
 verdict sb-hostile-host "$([ "$(stat -c %u:%g /work/share/hy)" = 0:0 ] && [ "$(stat -c %a /work/share/hs)" = 755 ] &&
-  [ "$(stat -c %a /work/share/hx)" = 755 ] && [ ! -e /work/share/hn ] && [ ! -e $R/etc/planted ] ||
-  echo "hy $(stat -c %u:%g /work/share/hy) hs $(stat -c %a /work/share/hs) hx $(stat -c %a /work/share/hx) hn $(ls -l /work/share/hn 2>&1) planted $(ls $R/etc/planted 2>&1)")"
+  [ "$(stat -c %a /work/share/hx)" = 755 ] && [ "$(stat -c %a /work/share/hsuid)" = 755 ] &&
+  [ "$(tail -n 1 /work/share/hsuid)" = exit ] && [ ! -e /work/share/hn ] && [ ! -e $R/etc/planted ] ||
+  echo "hy $(stat -c %u:%g /work/share/hy) hs $(stat -c %a /work/share/hs) hx $(stat -c %a /work/share/hx) hsuid $(stat -c %a /work/share/hsuid) hn $(ls -l /work/share/hn 2>&1) planted $(ls $R/etc/planted 2>&1)")"
 # A rootfs the guest could have written: saevm's start reads nothing
 # outside it and never hangs on it.
 E=/work/evil; rm -rf $E && mkdir -p $E && tar -xf /rig/rootfs.tar -C $E

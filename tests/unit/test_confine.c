@@ -137,8 +137,22 @@ static int landlocked(const char *share)
 	if ((fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644)) < 0)
 		return 3;
 	close(fd);
+	/* the share layer reopens and chmods by /proc/self/fd/N: allowed,
+	 * since the object lies beneath the share */
+	char proc[64];
+	int pathfd = open(p, O_PATH | O_CLOEXEC);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pathfd);
+	if (pathfd < 0 || (fd = open(proc, O_RDWR | O_CLOEXEC)) < 0)
+		return 6;
+	close(fd);
+	if (chmod(proc, 0600) < 0)
+		return 7;
 	if (open("/etc/passwd", O_RDONLY | O_CLOEXEC) >= 0 || errno != EACCES)
 		return 4;
+	/* an O_PATH descriptor from before is no way out either */
+	int etc = open("/etc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (etc >= 0 && openat(etc, "passwd", O_RDONLY | O_CLOEXEC) >= 0)
+		return 8;
 	snprintf(p, sizeof(p), "%s/../escaped", share);
 	if (open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644) >= 0)
 		return 5;
