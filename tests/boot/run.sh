@@ -99,7 +99,7 @@ fi
 
 # The dumped device tree, decompiled on this host with dtc.
 log=$W/boot-gic3.log
-grep '@@DTB' "$log" 2>/dev/null | sed 's/.*@@DTB//' | perl -ne 'print pack("H*", join("", split))' > "$W/guest.dtb"
+{ grep '@@DTB' "$log" 2>/dev/null || true; } | sed 's/.*@@DTB//' | perl -ne 'print pack("H*", join("", split))' > "$W/guest.dtb"
 if [[ " ${SAEVM_BOOT_RUNS:-gic3} " != *" gic3 "* ]]; then :
 elif dtc -q -I dtb -O dts -o "$W/guest.dts" "$W/guest.dtb" &&
    grep -q 'compatible = "arm,gic-v3"' "$W/guest.dts" && grep -q 'cpu@1 {' "$W/guest.dts" &&

@@ -528,6 +528,50 @@ static void test_modes_exact_and_never_setuid(void **state)
 	umask(old);
 }
 
+/* Times and sizes change on the fid's own object (by its descriptor). */
+static void test_times_and_size_by_descriptor(void **state)
+{
+	char p[512];
+	struct stat st;
+	(void)state;
+	version_attach(0);
+	assert_int_equal(walk(0, 1, "dir/hello.txt", NULL), 0);
+	struct tmsg m = begin(26); /* Tsetattr: size 5, mtime 1234567890.5 */
+	t32(&m, 1);
+	t32(&m, 8 | 32 | 256);
+	t32(&m, 0);
+	t32(&m, 0);
+	t32(&m, 0);
+	t64(&m, 5);
+	t64(&m, 0);
+	t64(&m, 0);
+	t64(&m, 1234567890);
+	t64(&m, 500000000);
+	assert_int_equal(send(&m), 27);
+	host_path(p, sizeof(p), "dir/hello.txt");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_size, 5);
+	assert_int_equal(st.st_mtim.tv_sec, 1234567890);
+	assert_int_equal(st.st_mtim.tv_nsec, 500000000);
+	/* a symlink's own times, not its target's */
+	assert_int_equal(walk(0, 2, "outside-link", NULL), 0);
+	m = begin(26);
+	t32(&m, 2);
+	t32(&m, 32 | 256);
+	for (int i = 0; i < 3; i++)
+		t32(&m, 0);
+	for (int i = 0; i < 3; i++)
+		t64(&m, 0);
+	t64(&m, 1000000000);
+	t64(&m, 0);
+	assert_int_equal(send(&m), 27);
+	host_path(p, sizeof(p), "outside-link");
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 1000000000);
+	assert_int_equal(stat("/etc", &st), 0);
+	assert_int_not_equal(st.st_mtim.tv_sec, 1000000000);
+}
+
 /* One owner: whatever uid the guest attached with and whatever gid it
  * puts in a create, the host file is saevm's user's; a chown to another
  * uid fails and changes nothing; a chown to what the file has already
@@ -771,6 +815,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_only_share_refuses_changes, setup_ro, teardown),
 		BOTH(test_modes_exact_and_never_setuid),
 		BOTH(test_one_owner),
+		BOTH(test_times_and_size_by_descriptor),
 		BOTH(test_foreign_files_and_devices),
 		BOTH(test_chmod_racing_a_symlink_swap),
 		cmocka_unit_test_setup_teardown(test_fid_flood_is_bounded, setup, teardown),
