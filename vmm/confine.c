@@ -108,6 +108,7 @@ static const long file_calls[] = {
 #ifdef __NR_chmod
 	OPT(__NR_chmod)
 #endif
+	452, /* fchmodat2 */
 #ifdef __NR_openat2
 	OPT(__NR_openat2)
 #else

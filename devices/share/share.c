@@ -320,17 +320,33 @@ int share_reopen(struct share *s, int pathfd, const struct stat *st, int flags)
 	return fd;
 }
 
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452 /* Linux 6.6, the same number on every architecture */
+#endif
+
+/* chmod of the object behind O_PATH descriptor fd itself: fchmodat2's
+ * AT_EMPTY_PATH where the host has it, else the magic link (fchmod needs
+ * an open file, and an O_PATH descriptor is not one). */
+static int chmod_fd(int fd, mode_t mode)
+{
+	char proc[64];
+
+	if (syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EINVAL)
+		return -errno;
+	fd_path(proc, sizeof(proc), fd);
+	return chmod(proc, mode) < 0 ? -errno : 0;
+}
+
 /* Gives a new entry exactly `mode` (less the special bits) whatever
  * saevm's umask, through its descriptor. */
 static int set_mode(int fd, const struct stat *st, mode_t mode)
 {
-	char proc[64];
-
 	mode &= 07777 & ~(mode_t)SPECIAL_BITS;
 	if ((st->st_mode & 07777) == mode || S_ISLNK(st->st_mode))
 		return 0;
-	fd_path(proc, sizeof(proc), fd);
-	return chmod(proc, mode) < 0 ? -errno : 0;
+	return chmod_fd(fd, mode);
 }
 
 static int check_dir(struct share *s, int dirfd, const char *name)
@@ -462,11 +478,7 @@ int share_chmod(struct share *s, int pathfd, const struct stat *st, mode_t mode)
 		return -EPERM;
 	if (S_ISLNK(st->st_mode))
 		return -EOPNOTSUPP; /* Linux has no modes on symlinks */
-	/* /proc/self/fd/N: fchmod needs an open file, and an O_PATH descriptor
-	 * is not one (fchmodat2's AT_EMPTY_PATH is Linux 6.6+). */
-	char proc[64];
-	fd_path(proc, sizeof(proc), pathfd);
-	return chmod(proc, mode & 07777 & ~(mode_t)SPECIAL_BITS) < 0 ? -errno : 0;
+	return chmod_fd(pathfd, mode & 07777 & ~(mode_t)SPECIAL_BITS);
 }
 
 int share_chown(struct share *s, int pathfd, const struct stat *st, uid_t uid, gid_t gid)
