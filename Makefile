@@ -128,7 +128,7 @@ unit: $(addprefix $(OUT)/tests/,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t ($(ARCH))"; $(RUN) ./$$t 2>&1; done
 	@set -e; if [ "$$(id -u)" = 0 ] && command -v setpriv >/dev/null; then \
 	  echo "== $(OUT)/tests/test_p9 ($(ARCH), as uid 65534)"; \
-	  setpriv --reuid 65534 --regid 65534 --clear-groups $(RUN) ./$(OUT)/tests/test_p9 2>&1; fi
+	  setpriv --reuid 65534 --regid 65534 --clear-groups env $(RUN) ./$(OUT)/tests/test_p9 2>&1; fi
 
 # The whole suite: native, then big-endian s390x and arm64 under qemu-user,
 # the CLI's error handling, then real boots in the nested rig.
