@@ -90,6 +90,11 @@ case_ sb-dep-outside 125 30 "sandbox -k $K --rootfs $E -- true" "leads outside t
 rm -f "$dep" && mkfifo "$dep"
 case_ sb-fifo-modules-dep 125 30 "sandbox -k $K --rootfs $E -- true" "modules.dep is not a regular file"
 rm -rf $E
+# Landlock: where L1's kernel has it, saevm says it keeps to its shares.
+mount -t securityfs none /sys/kernel/security 2>/dev/null
+if grep -q landlock /sys/kernel/security/lsm 2>/dev/null; then want="landlock: ABI"; else want="landlock: not available"; fi
+echo "[sb-landlock] L1's LSMs: $(cat /sys/kernel/security/lsm 2>&1)"
+case_ sb-landlock 0 60 "$SB --log-level info -- true" "$want"
 # Shares inside one another are refused.
 case_ sb-overlap 125 30 "sandbox -k $K --rootfs /work/share -- true" "shares may not overlap"
 
