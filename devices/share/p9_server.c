@@ -420,7 +420,7 @@ static int do_walk(struct p9_server *s, struct msg *m, struct out *o)
 	s->stats.walks++;
 	at = node_get(f->node);
 	/* A directory the host moved out of the share is walked no more. */
-	if (n && at->type == S_IFDIR)
+	if (n && at->type == S_IFDIR && at->parent)
 		r = share_beneath(s->share, at->fd);
 	put16(o, 0); /* nwqid, filled in below */
 	for (; r == 0 && done < n; done++) {

@@ -29,6 +29,7 @@ struct share {
 	gid_t owner_gid;
 	gid_t groups[64];
 	int ngroups;
+	char root_path[4096]; /* where the root was last seen (share_beneath) */
 };
 
 /* ---- resolving names beneath a descriptor ---- */
@@ -213,7 +214,9 @@ int share_walk(struct share *s, int dirfd, const char *name, struct stat *st)
 	return fd;
 }
 
-int share_beneath(struct share *s, int dirfd)
+/* Beneath the root by its ".." chain: up to the root, or to the file
+ * system's top without meeting it. */
+static int beneath_by_parents(struct share *s, int dirfd)
 {
 	struct stat st, up;
 	int fd = dirfd, r = -ESTALE;
@@ -242,6 +245,41 @@ int share_beneath(struct share *s, int dirfd)
 	if (fd != dirfd)
 		close(fd);
 	return r;
+}
+
+/* The path the kernel has for descriptor fd now (d_path: a rename moves
+ * it), into buf; its length, or -1. */
+static ssize_t current_path(int fd, char *buf, size_t size)
+{
+	char proc[64];
+	ssize_t n;
+
+	fd_path(proc, sizeof(proc), fd);
+	n = readlink(proc, buf, size - 1);
+	if (n < 0 || (size_t)n >= size - 1)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+static bool path_within(const char *inner, const char *outer);
+
+/* One readlink instead of a walk up the ".." chain (three calls a level):
+ * the directory's current path lies beneath the root's. The root's path
+ * is kept and read again when the host moved the root itself. */
+int share_beneath(struct share *s, int dirfd)
+{
+	char path[4096];
+
+	if (current_path(dirfd, path, sizeof(path)) < 0 || path[0] != '/')
+		return beneath_by_parents(s, dirfd);
+	if (s->root_path[0] && path_within(path, s->root_path))
+		return 0;
+	if (current_path(s->root_fd, s->root_path, sizeof(s->root_path)) < 0 || s->root_path[0] != '/') {
+		s->root_path[0] = '\0';
+		return beneath_by_parents(s, dirfd);
+	}
+	return path_within(path, s->root_path) ? 0 : -ESTALE;
 }
 
 int share_parent(struct share *s, int dirfd, struct stat *st)
