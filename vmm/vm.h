@@ -29,8 +29,10 @@
  *                   KVM_IRQ_LINE). Register accesses stay on vCPU threads.
  *                   A NIC's thread also runs its backend (libslirp's poll
  *                   loop, or the tap). A 9p share's thread serves its
- *                   requests against the host directory (openat2, preadv
- *                   and pwritev into guest buffers). The sandbox's stdio
+ *                   requests against the host directory through the share
+ *                   layer (devices/share/share.h: by descriptor, beneath
+ *                   the root; preadv and pwritev into guest buffers); a
+ *                   share's state is that thread's alone. The sandbox's stdio
  *                   channel's thread writes the command's output to
  *                   stdout and stderr, waiting (100 ms polls, ended by
  *                   reset or stop) while they are full. Each holds a queue's lock only for a
