@@ -146,6 +146,8 @@ static void rfs_run(const char *fmt)
 
 /* A rootfs as Debian's, /lib a symlink to usr/lib, with one module and
  * the rest built in; `kernel` as the user's -k (NULL: boot/vmlinuz-*). */
+static const char *extra_option;
+
 static int prepare(const char *kernel, struct sandbox *sb, struct error *err)
 {
 	struct vm_config cfg;
@@ -153,6 +155,8 @@ static int prepare(const char *kernel, struct sandbox *sb, struct error *err)
 	char *args[8] = { "saevm", "sandbox", "--rootfs", rfs }, kpath[300];
 	int n = 4;
 
+	if (extra_option)
+		args[n++] = (char *)extra_option;
 	if (kernel) {
 		snprintf(kpath, sizeof(kpath), "%s/%s", rfs, kernel);
 		args[n++] = "-k";
@@ -200,6 +204,29 @@ static void test_rootfs_well_formed(void **state)
 	assert_true(sb->overlay); /* read-only, with an overlay, by default */
 	assert_true(sb->exports[0].read_only);
 	assert_non_null(strstr(sb->kernel, "boot/vmlinuz-6.1.0-9-arm64"));
+	free(sb);
+}
+
+/* --rootfs-writable: served read-write, no overlay (the guest changes it
+ * for good); the rootfs inside the working directory is refused. */
+static void test_rootfs_writable_and_overlap(void **state)
+{
+	struct sandbox *sb = calloc(1, sizeof(*sb));
+	struct error err = { 0 };
+	char cwd[4096];
+	(void)state;
+	extra_option = "--rootfs-writable";
+	assert_int_equal(prepare(NULL, sb, &err), 0);
+	extra_option = NULL;
+	assert_false(sb->overlay);
+	assert_false(sb->exports[0].read_only);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(rfs), 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(prepare(NULL, sb, &err), -1);
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(err.code, EXIT_USAGE);
+	ASSERT_ERR_CONTAINS(&err, "lies inside");
 	free(sb);
 }
 
@@ -251,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_cpio_newc),
 		cmocka_unit_test(test_cli_sandbox_words),
 		cmocka_unit_test_setup_teardown(test_rootfs_well_formed, rootfs_setup, rootfs_teardown),
+		cmocka_unit_test_setup_teardown(test_rootfs_writable_and_overlap, rootfs_setup, rootfs_teardown),
 		cmocka_unit_test_setup_teardown(test_rootfs_modules_dep_leads_out, rootfs_setup, rootfs_teardown),
 		cmocka_unit_test_setup_teardown(test_rootfs_symlinked_module, rootfs_setup, rootfs_teardown),
 		cmocka_unit_test_setup_teardown(test_rootfs_fifo_modules_dep, rootfs_setup, rootfs_teardown),
