@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/stat.h>
@@ -663,14 +664,14 @@ static void test_foreign_files_and_devices(void **state)
  * to a file outside, again and again, while the guest chmods the file: the
  * chmod acts on the object the fid names, never on what the name leads
  * to now. */
-static volatile int racing;
+static atomic_int racing;
 static void *swapper(void *arg)
 {
 	char a[512], b[512];
 	(void)arg;
 	host_path(a, sizeof(a), "dir/victim");
 	host_path(b, sizeof(b), "dir/swap");
-	while (racing)
+	while (atomic_load(&racing))
 		syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */);
 	return NULL;
 }
@@ -689,14 +690,14 @@ static void test_chmod_racing_a_symlink_swap(void **state)
 	host_path(p, sizeof(p), "dir/swap");
 	assert_int_equal(symlink(outside, p), 0);
 	version_attach(0);
-	racing = 1;
+	atomic_store(&racing, 1);
 	assert_int_equal(pthread_create(&t, NULL, swapper, NULL), 0);
 	for (int i = 0; i < 3000; i++) {
 		if (walk(0, 7, "dir/victim", NULL) == 0)
 			setattr(7, 1, 04777, 0, 0, 0);
 		simple(120, 7);
 	}
-	racing = 0;
+	atomic_store(&racing, 0);
 	pthread_join(t, NULL);
 	assert_int_equal(stat(outside, &st), 0);
 	unlink(outside);
