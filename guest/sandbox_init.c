@@ -4,7 +4,8 @@
  *
  *  1. mounts /proc, /sys, /dev; loads the modules in /saevm/modules.list, in order
  *     (virtio-mmio, virtio-console, 9p...);
- *  2. mounts the 9p share tagged "saevm-root" (the --rootfs directory) on
+ *  2. mounts the share tagged "saevm-root" (the --rootfs directory; virtio-fs
+ *     or 9p, as saevm's configuration says) on
  *     /newroot and every other share at its place in it, then enters it;
  *  3. runs the command as the user's uid and gid in their directory,
  *     with pipes for stdin, stdout and stderr (or a pseudo-terminal when
@@ -130,13 +131,13 @@ static void finish(int status)
 /* ---- the configuration saevm wrote: NUL-separated key=value entries ---- */
 struct share {
 	char *tag, *path;
-	bool ro;
+	bool ro, fs; /* fs: virtio-fs, else 9p */
 };
 static struct {
 	uid_t uid;
 	gid_t gid;
 	char *cwd, *term;
-	bool tty, overlay;
+	bool tty, overlay, root_fs;
 	unsigned rows, cols;
 	char *argv[MAX_ARGS + 1];
 	unsigned argc;
@@ -218,16 +219,22 @@ static void read_config(void)
 			cfg.argv[cfg.argc++] = v;
 		else if (!strcmp(p, "env") && cfg.nenv < MAX_ENV)
 			cfg.env[cfg.nenv++] = v;
+		else if (!strcmp(p, "rootproto"))
+			cfg.root_fs = !strcmp(v, "fs");
 		else if (!strcmp(p, "share") && cfg.nshares < MAX_SHARES) {
-			/* tag \t guest path \t rw|ro */
+			/* tag \t guest path \t rw|ro [\t fs|9p] */
 			struct share *s = &cfg.shares[cfg.nshares];
 			char *t1 = strchr(v, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+			char *t3 = t2 ? strchr(t2 + 1, '\t') : NULL;
 			if (!t2)
 				continue;
 			*t1 = *t2 = '\0';
+			if (t3)
+				*t3 = '\0';
 			s->tag = v;
 			s->path = t1 + 1;
 			s->ro = !strcmp(t2 + 1, "ro");
+			s->fs = t3 && !strcmp(t3 + 1, "fs");
 			cfg.nshares++;
 		}
 	}
@@ -301,6 +308,20 @@ static void mount_9p(const char *tag, const char *where, bool ro)
 	}
 }
 
+/* A share: virtio-fs (FUSE; the host's attribute timeouts say how long
+ * the guest caches) or 9p. */
+static void mount_share(const char *tag, const char *where, bool ro, bool fs)
+{
+	if (!fs) {
+		mount_9p(tag, where, ro);
+		return;
+	}
+	if (mount(tag, where, "virtiofs", ro ? MS_RDONLY : 0, NULL) < 0) {
+		say("cannot mount the virtio-fs share %s on %s: %s", tag, where, strerror(errno));
+		finish(125);
+	}
+}
+
 static void enter_root(void)
 {
 	mkdir("/newroot", 0755);
@@ -308,7 +329,7 @@ static void enter_root(void)
 		/* The rootfs read-only below, the guest's changes in a tmpfs. */
 		mkdir("/lower", 0755);
 		mkdir("/up", 0755);
-		mount_9p("saevm-root", "/lower", true);
+		mount_share("saevm-root", "/lower", true, cfg.root_fs);
 		if (mount("tmpfs", "/up", "tmpfs", 0, "mode=0755") < 0 || mkdir("/up/upper", 0755) < 0 ||
 		    mkdir("/up/work", 0755) < 0 ||
 		    mount("overlay", "/newroot", "overlay", 0, "lowerdir=/lower,upperdir=/up/upper,workdir=/up/work") < 0) {
@@ -316,7 +337,7 @@ static void enter_root(void)
 			finish(125);
 		}
 	} else {
-		mount_9p("saevm-root", "/newroot", false);
+		mount_share("saevm-root", "/newroot", false, cfg.root_fs);
 	}
 	if (chdir("/newroot") < 0) {
 		say("cannot enter the root filesystem: %s", strerror(errno));
@@ -334,7 +355,7 @@ static void enter_root(void)
 			    strerror(errno));
 			finish(125);
 		}
-		mount_9p(cfg.shares[i].tag, where, cfg.shares[i].ro);
+		mount_share(cfg.shares[i].tag, where, cfg.shares[i].ro, cfg.shares[i].fs);
 	}
 	static const char *const moves[] = { "/dev", "/proc", "/sys" };
 	for (unsigned i = 0; i < 3; i++) {

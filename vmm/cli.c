@@ -268,10 +268,13 @@ static int set_disk(struct vm_config *c, const char *v, struct error *e)
 	return 0;
 }
 
+/* HOSTDIR[=GUESTDIR][,ro][,proto=fs|9p][,cache=auto|always|never]: the
+ * options are the trailing comma-separated words. */
 static int set_share(struct vm_config *c, const char *v, struct error *e)
 {
+	static const char *const protos[] = { "auto", "9p", "fs", NULL };  /* enum share_proto */
+	static const char *const caches[] = { "auto", "never", "always", NULL }; /* enum share_cache */
 	struct share_config *sh;
-	const char *comma = strrchr(v, ',');
 	size_t len = strlen(v);
 	const char *eq;
 
@@ -279,18 +282,42 @@ static int set_share(struct vm_config *c, const char *v, struct error *e)
 		return err_set(e, EXIT_USAGE, "--share: at most %d shares", VM_MAX_SHARES);
 	sh = &c->shares[c->nshares];
 	memset(sh, 0, sizeof(*sh));
-	if (comma && !strcmp(comma, ",ro")) {
-		sh->read_only = true;
+	for (;;) {
+		const char *comma = memrchr(v, ',', len), *w;
+		size_t wl;
+		int i;
+		if (!comma)
+			break;
+		w = comma + 1;
+		wl = len - (size_t)(w - v);
+		if (wl == 2 && !strncmp(w, "ro", 2))
+			sh->read_only = true;
+		else if (wl == 0 || (wl == 2 && !strncmp(w, "rw", 2)))
+			;
+		else if (wl > 6 && !strncmp(w, "proto=", 6)) {
+			char word[16];
+			snprintf(word, sizeof(word), "%.*s", (int)(wl - 6), w + 6);
+			if ((i = choose("--share proto", !strcmp(word, "virtiofs") ? "fs" : word, protos, e)) < 0)
+				return -1;
+			sh->proto = (enum share_proto)i;
+		} else if (wl > 6 && !strncmp(w, "cache=", 6)) {
+			char word[16];
+			snprintf(word, sizeof(word), "%.*s", (int)(wl - 6), w + 6);
+			if ((i = choose("--share cache", word, caches, e)) < 0)
+				return -1;
+			sh->cache = (enum share_cache)i;
+		} else if (!memchr(w, '/', wl) && !memchr(w, '=', wl)) {
+			return err_set(e, EXIT_USAGE, "--share '%s': unknown option '%.*s' (ro, proto=fs|9p, cache=auto|always|never)",
+				       v, (int)wl, w);
+		} else {
+			break; /* a comma in the path */
+		}
 		len = (size_t)(comma - v);
-	} else if (comma && (!strcmp(comma, ",rw") || !comma[1])) {
-		len = (size_t)(comma - v);
-	} else if (comma && !strchr(comma, '/') && !strchr(comma, '=')) {
-		return err_set(e, EXIT_USAGE, "--share '%s': unknown option '%s' (ro)", v, comma + 1);
 	}
 	eq = memchr(v, '=', len);
 	size_t host_len = eq ? (size_t)(eq - v) : len, guest_len = eq ? len - host_len - 1 : 0;
 	if (host_len == 0 || host_len >= sizeof(sh->host) || guest_len >= sizeof(sh->guest))
-		return err_set(e, EXIT_USAGE, "--share '%s': expected HOSTDIR[=GUESTDIR][,ro]", v);
+		return err_set(e, EXIT_USAGE, "--share '%s': expected HOSTDIR[=GUESTDIR][,ro][,proto=fs|9p][,cache=MODE]", v);
 	memcpy(sh->host, v, host_len);
 	if (eq) {
 		memcpy(sh->guest, eq + 1, guest_len);
@@ -478,6 +505,15 @@ static int set_stats(struct vm_config *c, const char *v, struct error *e) { (voi
 static int unset_stats(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->stats = false; return 0; }
 static int set_no_seccomp(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->no_seccomp = true; return 0; }
 static int unset_no_seccomp(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->no_seccomp = false; return 0; }
+static int set_share_proto(struct vm_config *c, const char *v, struct error *e)
+{
+	static const char *const names[] = { "auto", "9p", "fs", NULL }; /* enum share_proto */
+	int i = choose("share-proto", !strcmp(v, "virtiofs") ? "fs" : v, names, e);
+
+	if (i >= 0)
+		c->share_proto = (enum share_proto)i;
+	return i < 0 ? -1 : 0;
+}
 static int set_rootfs_writable(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->rootfs_writable = true; return 0; }
 static int unset_rootfs_writable(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->rootfs_writable = false; return 0; }
 static int set_console_log(struct vm_config *c, const char *v, struct error *e) { (void)e; c->console_log = v; return 0; }
@@ -511,10 +547,14 @@ static const struct option_def options[] = {
 	{ "net", 'n', true, set_net, NULL, "SPEC",
 	  "a virtio-net NIC, up to 4: user[,hostfwd=tcp:[ADDR]:PORT-[ADDR]:PORT][,net=10.0.2.0/24][,mac=M],\n"
 	  "                               tap,ifname=NAME[,mac=M], or none. Default: no NIC" },
-	{ "share", 0, true, set_share, NULL, "HOSTDIR[=GUESTDIR][,ro]",
-	  "a host directory over virtio-9p (up to 8; tag saevm-share0...); sandbox: mounted at GUESTDIR,\n"
-	  "                               else at the same path" },
+	{ "share", 0, true, set_share, NULL, "HOSTDIR[=GUESTDIR][,ro][,proto=fs|9p][,cache=auto|always|never]",
+	  "a host directory (up to 8; tag saevm-share0...) over virtio-9p, or virtio-fs with proto=fs\n"
+	  "                               (run: 9p unless proto=fs; sandbox: virtio-fs when the guest kernel has it);\n"
+	  "                               sandbox: mounted at GUESTDIR, else at the same path" },
 	{ "rootfs", 0, true, set_rootfs, NULL, "DIR", "sandbox: the arm64 root filesystem (default ~/.local/share/saevm/rootfs)" },
+	{ "share-proto", 0, true, set_share_proto, NULL, "PROTO",
+	  "sandbox: auto (virtio-fs when the guest kernel has it, else 9p; the default), fs or 9p for\n"
+	  "                               the rootfs, the working directory and every --share without proto=" },
 	{ "rootfs-writable", 0, false, set_rootfs_writable, unset_rootfs_writable, NULL,
 	  "sandbox: the guest writes the rootfs itself (default: it is served read-only, the guest's\n"
 	  "                               changes go to an overlay in its RAM and end with it)" },
@@ -665,6 +705,8 @@ static int parse_run_args(int argc, char *const argv[], int first, struct vm_con
 		return err_set(err, EXIT_USAGE, "no kernel given: saevm run -k IMAGE (see saevm run --help)");
 	if (cfg->action == ACTION_RUN && cfg->rootfs)
 		return err_set(err, EXIT_USAGE, "--rootfs is an option of saevm sandbox");
+	if (cfg->action == ACTION_RUN && cfg->share_proto != SHARE_PROTO_AUTO)
+		return err_set(err, EXIT_USAGE, "--share-proto is an option of saevm sandbox (saevm run: --share DIR,proto=fs)");
 	if (cfg->action == ACTION_RUN && cfg->rootfs_writable)
 		return err_set(err, EXIT_USAGE, "--rootfs-writable is an option of saevm sandbox");
 	if (cfg->action == ACTION_SANDBOX && cfg->initrd_path)

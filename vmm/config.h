@@ -59,10 +59,20 @@ struct nic_config {
 #define VM_MAX_SHARES 8
 
 /* --share HOSTDIR[=GUESTDIR][,ro]: a host directory over virtio-9p. */
+/* How a share reaches the guest: virtio-fs (FUSE) or virtio-9p. AUTO:
+ * saevm run offers 9p (mount -t 9p), a sandbox virtio-fs when its kernel
+ * has it. */
+enum share_proto { SHARE_PROTO_AUTO, SHARE_PROTO_9P, SHARE_PROTO_FS };
+/* virtio-fs: how long the guest trusts what it was told (devices/share/
+ * fuse_server.h): auto 1 s, never 0, always a day. */
+enum share_cache { SHARE_CACHE_AUTO, SHARE_CACHE_NEVER, SHARE_CACHE_ALWAYS };
+
 struct share_config {
 	char host[4096];
 	char guest[4096];        /* sandbox: where it is mounted; "" = the host path */
 	bool read_only;
+	enum share_proto proto;
+	enum share_cache cache;
 };
 
 enum vm_action { ACTION_RUN, ACTION_SANDBOX, ACTION_HELP, ACTION_VERSION, ACTION_HELP_EXIT_CODES, ACTION_HELP_SANDBOX, ACTION_LIST, ACTION_CONTROL };
@@ -96,6 +106,7 @@ struct vm_config {
 	/* saevm sandbox */
 	const char *rootfs;      /* NULL: the default (vmm/sandbox.h) */
 	bool rootfs_writable;    /* sandbox: serve the rootfs read-write, no overlay */
+	enum share_proto share_proto; /* sandbox: its shares' protocol, unless a --share says */
 	struct share_config shares[VM_MAX_SHARES];
 	unsigned nshares;
 	char *const *command;    /* the command and its arguments; NULL: a shell */

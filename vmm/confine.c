@@ -109,6 +109,8 @@ static const long file_calls[] = {
 	OPT(__NR_chmod)
 #endif
 	452, /* fchmodat2 */
+	__NR_faccessat, 439, /* faccessat2: FUSE_ACCESS */
+	__NR_copy_file_range,
 #ifdef __NR_openat2
 	OPT(__NR_openat2)
 #else

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "../devices/exit_dev.h"
+#include "../devices/share/fuse_server.h"
 #include "../devices/share/p9_server.h"
+#include "../devices/virtio_fs.h"
 #include "../devices/share/share.h"
 #include "../devices/pvpanic.h"
 #include "../devices/rtc_pl031.h"
@@ -90,20 +92,31 @@ static void command_exited(void *opaque, int status)
 static uint64_t slot_base(unsigned n) { return VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_STRIDE; }
 static int slot_spi(unsigned n) { return (int)(VIRTIO_FIRST_SPI + n); }
 
-/* A 9p share in slot n: its server (the root opened now), its device. */
+/* A share in slot n: its server (the root opened now) and its device,
+ * virtio-fs or virtio-9p. */
 static int add_share(struct vm *vm, const struct virtio_mmio_env *env, unsigned n, const char *host,
-		     const char *tag, bool read_only, struct error *err)
+		     const char *tag, bool read_only, bool fs, enum share_cache cache, struct error *err)
 {
-	struct p9_server *srv = p9_server_create(host, read_only, err);
+	static const enum fuse_cache caches[] = {
+		[SHARE_CACHE_AUTO] = FUSE_CACHE_AUTO, [SHARE_CACHE_NEVER] = FUSE_CACHE_NEVER,
+		[SHARE_CACHE_ALWAYS] = FUSE_CACHE_ALWAYS,
+	};
 	struct confine_needs *c = &vm->confine;
+	struct fuse_server *fsrv = NULL;
+	struct p9_server *psrv = NULL;
+	int root_fd;
 
-	if (!srv)
+	if (fs && !(fsrv = fuse_server_create(host, read_only, caches[cache], err)))
 		return -1;
+	if (!fs && !(psrv = p9_server_create(host, read_only, err)))
+		return -1;
+	root_fd = fs ? fuse_server_root_fd(fsrv) : p9_server_root_fd(psrv);
 	if (c->nshares < CONFINE_MAX_SHARES) {
-		c->share_fds[c->nshares] = p9_server_root_fd(srv);
+		c->share_fds[c->nshares] = root_fd;
 		c->share_read_only[c->nshares++] = read_only;
 	}
-	return vm_add_device(vm, virtio_9p_create(slot_base(n), slot_spi(n), env, srv, tag, err), err);
+	return vm_add_device(vm, fs ? virtio_fs_create(slot_base(n), slot_spi(n), env, fsrv, tag, err)
+				    : virtio_9p_create(slot_base(n), slot_spi(n), env, psrv, tag, err), err);
 }
 
 int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
@@ -153,7 +166,7 @@ int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 	if (vm->sandbox) {
 		for (unsigned i = 0; r == 0 && i < vm->sandbox->nexports; i++) {
 			const struct sandbox_export *x = &vm->sandbox->exports[i];
-			r = add_share(vm, &env, slot++, x->host, x->tag, x->read_only, err);
+			r = add_share(vm, &env, slot++, x->host, x->tag, x->read_only, x->fs, x->cache, err);
 		}
 	} else {
 		/* One object, one set of rules: no share inside another. */
@@ -170,7 +183,8 @@ int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 		for (unsigned i = 0; r == 0 && i < cfg->nshares; i++) {
 			char tag[VIRTIO_9P_TAG_MAX + 1];
 			snprintf(tag, sizeof(tag), "saevm-share%u", i);
-			r = add_share(vm, &env, slot++, cfg->shares[i].host, tag, cfg->shares[i].read_only, err);
+			r = add_share(vm, &env, slot++, cfg->shares[i].host, tag, cfg->shares[i].read_only,
+				      cfg->shares[i].proto == SHARE_PROTO_FS, cfg->shares[i].cache, err);
 		}
 	}
 	/* Created after the UART, the virtio console (or the sandbox's stdio

@@ -265,8 +265,9 @@ static int kernel_release(struct sandbox *sb, struct error *err)
  * initramfs. A module the kernel has built in is skipped. */
 static int add_modules(const struct vm_config *cfg, struct sandbox *sb, struct cpio *c, struct error *err)
 {
-	const char *wanted[10] = { "virtio_mmio", "virtio_console", "9pnet_virtio", "9p" };
-	unsigned nwanted = 4, n = 0;
+	const char *wanted[12] = { "virtio_mmio", "virtio_console" };
+	unsigned nwanted = 2, n = 0;
+	bool any_fs = false, any_9p = false;
 	char dir[300], rel[4600], *list[MAX_MODULES], *dep, *builtin;
 	char listing[MAX_MODULES * 96] = "";
 	struct error ignored = { 0 };
@@ -280,6 +281,16 @@ static int add_modules(const struct vm_config *cfg, struct sandbox *sb, struct c
 		wanted[nwanted++] = "virtio_rng";
 	if (sb->overlay)
 		wanted[nwanted++] = "overlay";
+	for (unsigned i = 0; i < sb->nexports; i++) {
+		any_fs |= sb->exports[i].fs;
+		any_9p |= !sb->exports[i].fs;
+	}
+	if (any_fs)
+		wanted[nwanted++] = "virtiofs";
+	if (any_9p) {
+		wanted[nwanted++] = "9pnet_virtio";
+		wanted[nwanted++] = "9p";
+	}
 	snprintf(dir, sizeof(dir), "%s/%s", modules_root(sb), sb->kernel_version);
 	fd = sb->kernel_version[0] && !strchr(sb->kernel_version, '/') ? share_open_untrusted_dir(sb->rootfs_fd, dir) : -1;
 	if (fd < 0) {
@@ -290,8 +301,7 @@ static int add_modules(const struct vm_config *cfg, struct sandbox *sb, struct c
 	close(fd);
 	snprintf(rel, sizeof(rel), "%s/modules.dep", dir);
 	if (!(dep = read_text(sb, rel, err)))
-		return err->code == EXIT_NO_INPUT ? err_set(err, EXIT_NO_INPUT, "%s (run depmod for the rootfs's kernel)",
-								 err->msg) : -1;
+		return -1;
 	snprintf(rel, sizeof(rel), "%s/modules.builtin", dir);
 	builtin = read_text(sb, rel, &ignored); /* optional; its rules hold all the same */
 	if (!builtin && ignored.code == EXIT_UNSAFE_ROOTFS)
@@ -365,7 +375,34 @@ static void entry(struct entries *e, const char *key, const char *fmt, ...)
 	e->len += (size_t)sprintf(e->buf + e->len, "%s=%s", key, value) + 1;
 }
 
-static int add_export(struct sandbox *sb, const char *host, const char *tag, bool ro, struct error *err)
+/* Whether the rootfs's kernel has virtio-fs: a module in its modules.dep,
+ * or built in (modules.builtin). Unknown (no modules): no. */
+static bool kernel_has_virtiofs(const struct sandbox *sb)
+{
+	char rel[600], *dep, *builtin, *list[MAX_MODULES];
+	struct error ignored = { 0 };
+	unsigned n = 0;
+	bool has = false;
+
+	if (!sb->kernel_version[0] || strchr(sb->kernel_version, '/'))
+		return false;
+	snprintf(rel, sizeof(rel), "%s/%s/modules.dep", modules_root(sb), sb->kernel_version);
+	if ((dep = read_text(sb, rel, &ignored))) {
+		has = sandbox_resolve_module(dep, "virtiofs", list, &n, MAX_MODULES) == 0;
+		for (unsigned i = 0; i < n; i++)
+			free(list[i]);
+		free(dep);
+	}
+	snprintf(rel, sizeof(rel), "%s/%s/modules.builtin", modules_root(sb), sb->kernel_version);
+	if (!has && (builtin = read_text(sb, rel, &ignored))) {
+		has = builtin_has(builtin, "virtiofs");
+		free(builtin);
+	}
+	return has;
+}
+
+static int add_export(struct sandbox *sb, const char *host, const char *tag, bool ro, bool fs,
+		      enum share_cache cache, struct error *err)
 {
 	struct sandbox_export *x = &sb->exports[sb->nexports];
 	char real[PATH_MAX];
@@ -375,6 +412,8 @@ static int add_export(struct sandbox *sb, const char *host, const char *tag, boo
 	snprintf(x->host, sizeof(x->host), "%s", real);
 	snprintf(x->tag, sizeof(x->tag), "%s", tag);
 	x->read_only = ro;
+	x->fs = fs;
+	x->cache = cache;
 	sb->nexports++;
 	return 0;
 }
@@ -414,11 +453,18 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 	if (!getcwd(cwd, sizeof(cwd)))
 		return err_errno(err, EXIT_HOST_ERROR, errno, "getcwd");
 	/* The shares: the root, the working directory at its own path, then
-	 * each --share. */
-	if ((r = add_export(sb, sb->rootfs, SANDBOX_ROOT_TAG, sb->overlay, err)) < 0)
+	 * each --share; over virtio-fs when the kernel has it (it caches
+	 * attributes and entries, writes in 1 MiB requests), else 9p. */
+	bool has_fs = kernel_has_virtiofs(sb);
+	bool fs = cfg->share_proto == SHARE_PROTO_FS || (cfg->share_proto == SHARE_PROTO_AUTO && has_fs);
+	if ((cfg->share_proto == SHARE_PROTO_FS || sandbox_any_share_proto(cfg, SHARE_PROTO_FS)) && !has_fs)
+		log_warn("sandbox: virtio-fs asked for, but %s has no virtiofs module for kernel %s: the guest must have it "
+			 "built in", sb->rootfs, sb->kernel_version[0] ? sb->kernel_version : "(unknown)");
+	if ((r = add_export(sb, sb->rootfs, SANDBOX_ROOT_TAG, sb->overlay, fs, SHARE_CACHE_AUTO, err)) < 0)
 		return r;
-	if (strcmp(cwd, "/") && (r = add_export(sb, cwd, SANDBOX_CWD_TAG, false, err)) < 0)
+	if (strcmp(cwd, "/") && (r = add_export(sb, cwd, SANDBOX_CWD_TAG, false, fs, SHARE_CACHE_AUTO, err)) < 0)
 		return r;
+	entry(&conf, "rootproto", "%s", fs ? "fs" : "9p");
 	entry(&conf, "uid", "%u", (unsigned)getuid());
 	entry(&conf, "gid", "%u", (unsigned)getgid());
 	entry(&conf, "cwd", "%s", cwd);
@@ -426,15 +472,17 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 	if (sb->overlay)
 		entry(&conf, "root", "overlay");
 	if (strcmp(cwd, "/"))
-		entry(&conf, "share", "%s\t%s\trw", SANDBOX_CWD_TAG, cwd);
+		entry(&conf, "share", "%s\t%s\trw\t%s", SANDBOX_CWD_TAG, cwd, fs ? "fs" : "9p");
 	for (unsigned i = 0; i < cfg->nshares; i++) {
 		const struct share_config *sh = &cfg->shares[i];
+		bool sh_fs = sh->proto == SHARE_PROTO_AUTO ? fs : sh->proto == SHARE_PROTO_FS;
 		char tag[33];
 		snprintf(tag, sizeof(tag), "saevm-share%u", i);
-		if ((r = add_export(sb, sh->host, tag, sh->read_only, err)) < 0)
+		if ((r = add_export(sb, sh->host, tag, sh->read_only, sh_fs, sh->cache, err)) < 0)
 			return r;
-		entry(&conf, "share", "%s\t%s\t%s", tag, sh->guest[0] ? sh->guest : sb->exports[sb->nexports - 1].host,
-		      sh->read_only ? "ro" : "rw");
+		entry(&conf, "share", "%s\t%s\t%s\t%s", tag,
+		      sh->guest[0] ? sh->guest : sb->exports[sb->nexports - 1].host, sh->read_only ? "ro" : "rw",
+		      sh_fs ? "fs" : "9p");
 	}
 	/* One object, one set of rules: no share inside another. */
 	{
@@ -509,9 +557,18 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 			 cfg->console_log ? "" : " quiet", cfg->params ? " " : "", cfg->params ? cfg->params : "");
 	if (n < 0 || (size_t)n >= sizeof(sb->cmdline))
 		return err_set(err, EXIT_USAGE, "the kernel command line is too long");
-	log_info("sandbox: root %s, kernel %s (%s), %u modules, %u shares", sb->rootfs, sb->kernel,
-		 sb->kernel_version[0] ? sb->kernel_version : "unknown release", sb->nmodules, sb->nexports);
+	log_info("sandbox: root %s, kernel %s (%s), %u modules, %u shares over %s", sb->rootfs, sb->kernel,
+		 sb->kernel_version[0] ? sb->kernel_version : "unknown release", sb->nmodules, sb->nexports,
+		 fs ? "virtio-fs" : "virtio-9p");
 	return 0;
+}
+
+bool sandbox_any_share_proto(const struct vm_config *cfg, enum share_proto proto)
+{
+	for (unsigned i = 0; i < cfg->nshares; i++)
+		if (cfg->shares[i].proto == proto)
+			return true;
+	return false;
 }
 
 void sandbox_release(struct sandbox *sb)

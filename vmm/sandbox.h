@@ -23,6 +23,8 @@ struct sandbox_export {
 	char host[4096];
 	char tag[33];
 	bool read_only;
+	bool fs;                 /* virtio-fs, else virtio-9p */
+	enum share_cache cache;  /* virtio-fs */
 };
 
 struct sandbox {
@@ -49,6 +51,9 @@ void sandbox_release(struct sandbox *sb);
 /* The default root filesystem: $XDG_DATA_HOME/saevm/rootfs, else
  * ~/.local/share/saevm/rootfs. */
 int sandbox_default_rootfs(char *buf, size_t size);
+
+/* Whether a --share asked for `proto`. */
+bool sandbox_any_share_proto(const struct vm_config *cfg, enum share_proto proto);
 
 /* The guest's init reported the command's status. */
 void sandbox_command_exited(struct sandbox *sb, int status);

@@ -848,7 +848,7 @@ static int do_renameat(struct p9_server *s, struct fid *from, const char *oldnam
 		return -EBADF;
 	if (from->node->type != S_IFDIR || to->node->type != S_IFDIR)
 		return -ENOTDIR;
-	return share_rename(s->share, from->node->fd, oldname, to->node->fd, newname);
+	return share_rename(s->share, from->node->fd, oldname, to->node->fd, newname, 0);
 }
 
 /* Trename names the object by its fid: it moves from the directory it was
@@ -875,7 +875,7 @@ static int do_rename(struct p9_server *s, struct msg *m)
 		return -errno;
 	if (st.st_dev != n->dev || st.st_ino != n->ino)
 		return -ESTALE;
-	if ((r = share_rename(s->share, n->parent->fd, n->name, to->node->fd, name)) < 0)
+	if ((r = share_rename(s->share, n->parent->fd, n->name, to->node->fd, name, 0)) < 0)
 		return r;
 	/* This node's place follows it (others naming it find out by ESTALE). */
 	if ((copy = strdup(name))) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -615,17 +616,31 @@ int share_unlink_checked(struct share *s, int dirfd, const char *name, dev_t dev
 	return unlinkat(dirfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
 }
 
-int share_rename(struct share *s, int from_dir, const char *from, int to_dir, const char *to)
+int share_rename(struct share *s, int from_dir, const char *from, int to_dir, const char *to, unsigned flags)
 {
 	int r;
 
 	if (s->read_only)
 		return -EROFS;
-	if (!share_plain_name(from) || !share_plain_name(to))
+	if (!share_plain_name(from) || !share_plain_name(to) || (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)))
 		return -EINVAL;
 	if ((r = share_beneath(s, from_dir)) < 0 || (r = share_beneath(s, to_dir)) < 0)
 		return r;
-	return renameat(from_dir, from, to_dir, to) < 0 ? -errno : 0;
+	if (!flags)
+		return renameat(from_dir, from, to_dir, to) < 0 ? -errno : 0;
+	return syscall(SYS_renameat2, from_dir, from, to_dir, to, flags) < 0 ? -errno : 0;
+}
+
+int share_access(struct share *s, int pathfd, const struct stat *st, int mask)
+{
+	char proc[64];
+
+	if ((mask & W_OK) && s->read_only)
+		return -EROFS;
+	if (S_ISLNK(st->st_mode))
+		return 0; /* links have no modes of their own */
+	fd_path(proc, sizeof(proc), pathfd);
+	return faccessat(AT_FDCWD, proc, mask, AT_EACCESS) < 0 ? -errno : 0;
 }
 
 /* ---- what saevm itself reads from a guest-writable tree ---- */

@@ -94,7 +94,10 @@ int share_link(struct share *s, int pathfd, const struct stat *st, int dirfd, co
 int share_unlink(struct share *s, int dirfd, const char *name, bool dir);
 /* Removes `name` in `dirfd` only if it is still the object (dev, ino). */
 int share_unlink_checked(struct share *s, int dirfd, const char *name, dev_t dev, ino_t ino);
-int share_rename(struct share *s, int from_dir, const char *from, int to_dir, const char *to);
+/* flags: renameat2's RENAME_NOREPLACE and RENAME_EXCHANGE (others EINVAL). */
+int share_rename(struct share *s, int from_dir, const char *from, int to_dir, const char *to, unsigned flags);
+/* access(2)'s check of `mask` on the object, as saevm's user. */
+int share_access(struct share *s, int pathfd, const struct stat *st, int mask);
 
 /* Tests: resolve without openat2 (the component walk that stands in for
  * it where the kernel or qemu-user lacks it), or with it again. */

@@ -98,6 +98,24 @@ case_ sb-landlock 0 60 "$SB --log-level info -- true" "$want"
 # Shares inside one another are refused.
 case_ sb-overlap 125 30 "sandbox -k $K --rootfs /work/share -- true" "shares may not overlap"
 
+# The shares go over virtio-fs (the rig kernel has virtiofs.ko); the same
+# share cases over 9p, which --share-proto 9p picks.
+case_ sb-proto-fs 0 60 "$SB --log-level info -- true" "shares over virtio-fs"
+SB9="$SB --share-proto 9p"
+case_ sb-proto-9p 0 60 "$SB9 --log-level info -- true" "shares over virtio-9p"
+rm -f /work/share/made9.txt /work/share/h9x /work/share/h9s
+echo "from the host" > /work/share/host.txt
+case_ sb9-share-rw 0 60 "$SB9 -- sh -c 'cat host.txt; echo made over 9p > made9.txt; mkdir -p d9/e; echo x > d9/e/f; mv d9/e/f d9/g; ls d9'" \
+  "from the host" "g"
+verdict sb9-share-files "$([ "$(cat /work/share/made9.txt 2>/dev/null)" = "made over 9p" ] && [ -f /work/share/d9/g ] || echo 'guest files missing on the host')"
+case_ sb9-hostile 0 60 "$SB9 -- sh -c 'touch h9x; chown 1234 h9x || echo chown-refused; cp /bin/busybox h9s; chmod 6755 h9s; mknod h9n c 1 3 || echo mknod-refused; echo done'" \
+  "chown-refused" "mknod-refused" "done"
+verdict sb9-hostile-host "$([ "$(stat -c %u /work/share/h9x)" = 0 ] && [ "$(stat -c %a /work/share/h9s)" = 755 ] && [ ! -e /work/share/h9n ] ||
+  echo "h9x $(stat -c %u /work/share/h9x) h9s $(stat -c %a /work/share/h9s)")"
+case_ sb9-ro 0 60 "$SB9 --share /work/ro=/ro,ro -- sh -c 'cat /ro/k.txt; echo no > /ro/k.txt || echo refused'" "keep" "refused"
+# A --share over the other protocol than the rest, in one sandbox.
+case_ sb-mixed 0 60 "$SB --share /work/ro=/ro9,ro,proto=9p -- sh -c 'cat /ro9/k.txt; grep -c virtiofs /proc/mounts; grep -c \" 9p \" /proc/mounts'" "keep"
+
 # An interactive shell through a pseudo-terminal.
 # pty-run's window is 30 x 100, then 50 x 120: the guest sees both.
 timeout -s KILL 120 /rig/pty-run 'uname -m\nstty size\n@expect 30 100\n@resize\nstty size\n@expect 50 120\nexit 7\n' saevm $SB > /tmp/sb-pty.out 2>&1; rc=$?

@@ -62,3 +62,25 @@ msgs = [
 import os
 os.makedirs('tests/fuzz/corpus/9p', exist_ok=True)
 open('tests/fuzz/corpus/9p/session', 'wb').write(b'\x00' + b''.join(struct.pack('<H', len(m)) + m for m in msgs))
+
+# FUSE (virtio-fs): init, lookup dir then file, getattr, open, read,
+# opendir, readdirplus, create, write, forget: records of len[2] + request
+# (nodeids as the server gives them out: root 1, then 2, 3...).
+def fuse(op, unique, nodeid, body):
+    return struct.pack('<IIQQIIII', 40 + len(body), op, unique, nodeid, 0, 0, 1, 0) + body
+
+reqs = [
+    fuse(26, 1, 0, struct.pack('<IIII', 7, 38, 65536, 0x6001) + b'\0' * 48),
+    fuse(1, 2, 1, b'dir\0'),
+    fuse(1, 3, 2, b'file\0'),
+    fuse(3, 4, 3, struct.pack('<IIQ', 0, 0, 0)),
+    fuse(14, 5, 3, struct.pack('<II', 0, 0)),
+    fuse(15, 6, 3, struct.pack('<QQIIQII', 1, 0, 4096, 0, 0, 0, 0)),
+    fuse(27, 7, 2, struct.pack('<II', 0, 0)),
+    fuse(44, 8, 2, struct.pack('<QQIIQII', 2, 0, 4096, 0, 0, 0, 0)),
+    fuse(35, 9, 2, struct.pack('<IIII', 0o102, 0o100644, 0o22, 0) + b'new\0'),
+    fuse(16, 10, 4, struct.pack('<QQIIQII', 3, 0, 5, 0, 0, 0, 0) + b'hello'),
+    fuse(2, 11, 3, struct.pack('<Q', 1)),
+]
+os.makedirs('tests/fuzz/corpus/fuse', exist_ok=True)
+open('tests/fuzz/corpus/fuse/session', 'wb').write(b'\x00' + b''.join(struct.pack('<H', len(m)) + m for m in reqs))

@@ -2,7 +2,8 @@
 # mk-sandbox-rootfs.sh OUT.tar - a small arm64 rootfs for `saevm sandbox` in
 # the rig, as a tar for L1 to unpack: Debian's busybox-static with its
 # applets, and the rig kernel's modules.dep with the modules the sandbox's
-# initramfs loads (virtio-mmio, virtio-console, virtio-rng, 9p, overlay).
+# initramfs loads (virtio-mmio, virtio-console, virtio-rng, 9p, virtiofs,
+# overlay).
 # (A real Debian rootfs, made with tools/saevm-mkrootfs, is the rig's
 # 'debian' run.)
 set -euo pipefail
@@ -23,5 +24,6 @@ cp "$MD"/modules.dep "$MD"/modules.builtin "$RFS/lib/modules/$RIG_KVER/"
 (cd "$MD" && cp --parents kernel/drivers/virtio/virtio_mmio.ko kernel/drivers/char/virtio_console.ko \
    kernel/drivers/char/hw_random/virtio-rng.ko kernel/net/9p/9pnet.ko kernel/net/9p/9pnet_virtio.ko \
    kernel/fs/9p/9p.ko kernel/fs/fscache/fscache.ko kernel/fs/netfs/netfs.ko kernel/fs/overlayfs/overlay.ko \
+   kernel/fs/fuse/fuse.ko kernel/fs/fuse/virtiofs.ko \
    "$RFS/lib/modules/$RIG_KVER/")
 tar -cf "$OUT" -C "$RFS" .
