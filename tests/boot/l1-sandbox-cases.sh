@@ -114,7 +114,8 @@ verdict sb9-hostile-host "$([ "$(stat -c %u /work/share/h9x)" = 0 ] && [ "$(stat
   echo "h9x $(stat -c %u /work/share/h9x) h9s $(stat -c %a /work/share/h9s)")"
 case_ sb9-ro 0 60 "$SB9 --share /work/ro=/ro,ro -- sh -c 'cat /ro/k.txt; echo no > /ro/k.txt || echo refused'" "keep" "refused"
 # A --share over the other protocol than the rest, in one sandbox.
-case_ sb-mixed 0 60 "$SB --share /work/ro=/ro9,ro,proto=9p -- sh -c 'cat /ro9/k.txt; grep -c virtiofs /proc/mounts; grep -c \" 9p \" /proc/mounts'" "keep"
+case_ sb-mixed 0 60 "$SB --share /work/ro=/ro9,ro,proto=9p -- sh -c 'cat /ro9/k.txt; grep -q virtiofs /proc/mounts && echo has-fs; grep -q 9p /proc/mounts && echo has-9p'" \
+  "keep" "has-fs" "has-9p"
 
 # An interactive shell through a pseudo-terminal.
 # pty-run's window is 30 x 100, then 50 x 120: the guest sees both.
