@@ -122,13 +122,13 @@ $(OUT)/tests/%: tests/unit/%.c tests/unit/harness.h $(OUT)/libsaevm.a
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(OUT)/libsaevm.a $(TEST_LIBS)
 
 # Unit tests for this ARCH (natively, or under qemu-user).
-# The share's tests run again as an unprivileged user when we are root:
+# The shares' tests run again as an unprivileged user when we are root:
 # its rules hold for both (setpriv, from util-linux).
 unit: $(addprefix $(OUT)/tests/,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t ($(ARCH))"; $(RUN) ./$$t 2>&1; done
-	@set -e; if [ "$$(id -u)" = 0 ] && command -v setpriv >/dev/null; then \
-	  echo "== $(OUT)/tests/test_p9 ($(ARCH), as uid 65534)"; \
-	  setpriv --reuid 65534 --regid 65534 --clear-groups env $(RUN) ./$(OUT)/tests/test_p9 2>&1; fi
+	@set -e; if [ "$$(id -u)" = 0 ] && command -v setpriv >/dev/null; then for t in test_p9 test_fuse; do \
+	  echo "== $(OUT)/tests/$$t ($(ARCH), as uid 65534)"; \
+	  setpriv --reuid 65534 --regid 65534 --clear-groups env $(RUN) ./$(OUT)/tests/$$t 2>&1; done; fi
 
 # The whole suite: native, then big-endian s390x and arm64 under qemu-user,
 # the CLI's error handling, then real boots in the nested rig.
