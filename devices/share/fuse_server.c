@@ -912,7 +912,7 @@ uint32_t fuse_server_handle(struct fuse_server *s, const struct vq_chain *c)
 	r.nodeid = le64_load(hdr + 16);
 	/* No reply for these: the chain has no room for one. */
 	if (r.opcode == FUSE_FORGET || r.opcode == FUSE_BATCH_FORGET || r.opcode == FUSE_INTERRUPT) {
-		uint8_t body[8 + 16 * 512];
+		uint8_t body[8];
 		size_t n = c->out_len - IN_HDR < sizeof(body) ? (size_t)(c->out_len - IN_HDR) : sizeof(body);
 		vq_chain_read(c, IN_HDR, body, n);
 		m = (struct msg){ .p = body, .len = n };
@@ -921,12 +921,14 @@ uint32_t fuse_server_handle(struct fuse_server *s, const struct vq_chain *c)
 			if (!m.bad)
 				forget(s, r.nodeid, k);
 		} else if (r.opcode == FUSE_BATCH_FORGET) {
+			/* count pairs of nodeid and nlookup, as many as the chain
+			 * carries (each read once, 16 bytes at a time) */
 			uint32_t count = get32(&m);
-			get32(&m);
-			for (uint32_t i = 0; i < count && !m.bad; i++) {
-				uint64_t id = get64(&m), k = get64(&m);
-				if (!m.bad)
-					forget(s, id, k);
+			uint64_t at = IN_HDR + 8;
+			uint8_t one[16];
+			for (uint32_t i = 0; i < count && at + 16 <= c->out_len; i++, at += 16) {
+				vq_chain_read(c, at, one, 16);
+				forget(s, le64_load(one), le64_load(one + 8));
 			}
 		}
 		s->stats.inodes = s->ninodes;
