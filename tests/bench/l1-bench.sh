@@ -197,7 +197,7 @@ for i in $(seq $N); do
     kill $pid; wait $! 2>/dev/null
   done
 done
-# The sandbox (busybox rootfs over 9p): `saevm sandbox -- true` start to
+# The sandbox (busybox rootfs over virtio-fs): `saevm sandbox -- true` start to
 # exit against `saevm run` of the same kernel to userspace and poweroff,
 # alternately; 8 MiB through the share against virtio-blk above (both on
 # L1's rootfs); stat of a 5,000-file tree, cold and warm, against L1
@@ -220,13 +220,17 @@ for i in $(seq $N); do
     /tmp/sbt.out | awk '{printf "@@B sb_kernel=%s\n@@B sb_modules=%.3f\n@@B sb_mounts=%.3f\n@@B sb_command=%.3f\n", $1, $2-$1, $3-$2, $4-$3}'
 done
 mkdir -p /work/sb && cd /work/sb
+# virtio-fs (the default where the kernel has it) and 9p, alternately.
 for i in $(seq $((N < 3 ? N : 3))); do
-  rm -f f.bin; sync; echo 3 > /proc/sys/vm/drop_caches
-  saevm sandbox -k $K --rootfs $R --cpu-features $CPUF -- sh -c 'up() { cut -d" " -f1 /proc/uptime; }
-    t0=$(up); dd if=/dev/zero of=f.bin bs=1M count=8 conv=fsync 2>/dev/null; t1=$(up)
-    echo 3 > /proc/sys/vm/drop_caches; dd if=f.bin of=/dev/null bs=1M 2>/dev/null; t2=$(up)
-    awk -v a=$t0 -v b=$t1 -v c=$t2 "BEGIN{printf \"@@B share_write=%.2f\n@@B share_read=%.2f\n\", b-a, c-b}"' 2>&1 |
-    grep '@@B'
+  for proto in fs 9p; do
+    rm -f f.bin; sync; echo 3 > /proc/sys/vm/drop_caches
+    key=$([ $proto = fs ] && echo share || echo share9)
+    saevm sandbox -k $K --rootfs $R --cpu-features $CPUF --share-proto $proto -- sh -c 'up() { cut -d" " -f1 /proc/uptime; }
+      t0=$(up); dd if=/dev/zero of=f.bin bs=1M count=8 conv=fsync 2>/dev/null; t1=$(up)
+      echo 3 > /proc/sys/vm/drop_caches; dd if=f.bin of=/dev/null bs=1M 2>/dev/null; t2=$(up)
+      awk -v a=$t0 -v b=$t1 -v c=$t2 "BEGIN{printf \"@@B KEY_write=%.2f\n@@B KEY_read=%.2f\n\", b-a, c-b}"' 2>&1 |
+      grep '@@B' | sed "s/KEY/$key/"
+  done
 done
 rm -f f.bin
 mkdir -p /work/sb/tree && cd /work/sb/tree
@@ -235,10 +239,11 @@ cd /work/sb
 for i in $(seq $N); do
   t0=$(cut -d' ' -f1 /proc/uptime); find tree -type f | xargs stat -c '%n %s %Y' > /dev/null; echo "@@B stat_l1=$(el $t0)"
 done
-for i in 1; do
-  saevm sandbox -k $K --rootfs $R --cpu-features $CPUF -- sh -c 'for p in cold warm; do
+for proto in fs 9p; do
+  key=$([ $proto = fs ] && echo stat_share || echo stat_share9)
+  saevm sandbox -k $K --rootfs $R --cpu-features $CPUF --share-proto $proto -- sh -c 'for p in cold warm; do
     t0=$(cut -d" " -f1 /proc/uptime); find tree -type f | xargs stat -c \"%n %s %Y\" > /dev/null
-    t1=$(cut -d" " -f1 /proc/uptime); echo "@@B stat_share_$p=$(awk -v a=$t0 -v b=$t1 "BEGIN{printf \"%.2f\", b-a}")"; done' 2>&1 |
-    grep '@@B'
+    t1=$(cut -d" " -f1 /proc/uptime); echo "@@B KEY_$p=$(awk -v a=$t0 -v b=$t1 "BEGIN{printf \"%.2f\", b-a}")"; done' 2>&1 |
+    grep '@@B' | sed "s/KEY/$key/"
 done
 echo "@@B done"

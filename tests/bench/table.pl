@@ -132,14 +132,18 @@ row('saevm sandbox -- true: start -> exit (s)', 'sandbox_true', $id, med('run_wh
 row('  setup: start -> first KVM_RUN (ms)', 'sb_setup', $ms);
 row('  guest: kernel entry -> the init runs (uptime, s)', 'sb_kernel', $id);
 row('  the init loads its modules (s)', 'sb_modules', $id);
-row('  mounts the 9p root and the share (s)', 'sb_mounts', $id);
+row('  mounts the root and the share (s)', 'sb_mounts', $id);
 row('  runs the command (s)', 'sb_command', $id);
 row('  saevm start -> the init said READY (s)', 'sb_init_up', $id);
-row('8 MiB read through the share (MiB/s)', 'share_read', per(8), 64 / (med('saevm.blk_read') || 1), '>= 0.5x virtio-blk');
-row('8 MiB write + fsync through the share (MiB/s)', 'share_write', per(8), 64 / (med('saevm.blk_write') || 1), '>= 0.5x virtio-blk');
+row('8 MiB read through the share, virtio-fs (MiB/s)', 'share_read', per(8), 64 / (med('saevm.blk_read') || 1), '>= 0.8x virtio-blk');
+row('8 MiB write + fsync through the share, virtio-fs (MiB/s)', 'share_write', per(8), 64 / (med('saevm.blk_write') || 1), '>= 0.8x virtio-blk');
+row('  the same read over 9p (MiB/s)', 'share9_read', per(8), 64 / (med('saevm.blk_read') || 1));
+row('  the same write + fsync over 9p (MiB/s)', 'share9_write', per(8), 64 / (med('saevm.blk_write') || 1));
 row('stat 5,000 files in L1 (s)', 'stat_l1', $id, undef, 'the limit');
-row('  the same through the share, cold (s)', 'stat_share_cold', $id, med('stat_l1'));
-row('  the same, warm (s)', 'stat_share_warm', $id, med('stat_l1'), 'vs L1');
+row('  the same through the share, virtio-fs, cold (s)', 'stat_share_cold', $id, med('stat_l1'), '<= 5x L1');
+row('  the same, warm (s)', 'stat_share_warm', $id, med('stat_l1'), '<= 1.5x L1');
+row('  the same over 9p, cold (s)', 'stat_share9_cold', $id, med('stat_l1'));
+row('  the same over 9p, warm (s)', 'stat_share9_warm', $id, med('stat_l1'));
 
 exit 0 unless $ARGV[1];
 # The chart: one bar per saevm/QEMU row on a log scale around 1x, green
