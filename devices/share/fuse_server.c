@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -19,6 +18,7 @@
 
 #include "../../vmm/le.h"
 #include "share.h"
+#include "wire.h"
 
 #define IN_HDR 40
 #define OUT_HDR 16
@@ -79,24 +79,6 @@ struct fuse_server {
 
 /* ---- reading the request, writing the reply ---- */
 
-struct msg {
-	const uint8_t *p;
-	size_t len, pos;
-	bool bad;
-};
-
-static const uint8_t *take(struct msg *m, size_t n)
-{
-	if (m->bad || n > m->len - m->pos) {
-		m->bad = true;
-		return NULL;
-	}
-	m->pos += n;
-	return m->p + m->pos - n;
-}
-static uint32_t get32(struct msg *m) { const uint8_t *p = take(m, 4); return p ? le32_load(p) : 0; }
-static uint64_t get64(struct msg *m) { const uint8_t *p = take(m, 8); return p ? le64_load(p) : 0; }
-
 /* A NUL-terminated name in the request: a plain name (share.h), else bad. */
 static const char *get_name(struct msg *m, size_t max)
 {
@@ -111,25 +93,6 @@ static const char *get_name(struct msg *m, size_t max)
 	m->pos += (size_t)(nul - p) + 1;
 	return p;
 }
-
-struct out {
-	uint8_t *p;
-	size_t cap, len;
-	bool over;
-};
-
-static uint8_t *room(struct out *o, size_t n)
-{
-	if (o->over || n > o->cap - o->len) {
-		o->over = true;
-		return NULL;
-	}
-	o->len += n;
-	return o->p + o->len - n;
-}
-static void put32(struct out *o, uint32_t v) { uint8_t *p = room(o, 4); if (p) le32_store(p, v); }
-static void put64(struct out *o, uint64_t v) { uint8_t *p = room(o, 8); if (p) le64_store(p, v); }
-static void put_zero(struct out *o, size_t n) { uint8_t *p = room(o, n); if (p) memset(p, 0, n); }
 
 /* ---- inodes and handles ---- */
 
@@ -1028,20 +991,8 @@ struct fuse_server *fuse_server_create(const char *root, bool read_only, enum fu
 	s->next_nodeid = FUSE_ROOT_ID + 1;
 	s->cache = cache;
 	fuse_server_reset(s);
-	/* Inodes and handles hold descriptors: the soft limit up to the hard
-	 * one (a root saevm raises that too, before it drops its
-	 * capabilities). Past it the guest gets EMFILE. */
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		struct rlimit want = rl;
-		if (want.rlim_max < (1u << 20) && geteuid() == 0)
-			want.rlim_max = 1u << 20;
-		want.rlim_cur = want.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
-			rl.rlim_cur = rl.rlim_max;
-			setrlimit(RLIMIT_NOFILE, &rl);
-		}
-	}
+	/* Inodes and handles hold descriptors. */
+	share_raise_fd_limit();
 	return s;
 fail:
 	share_close(s->share);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -20,6 +19,7 @@
 
 #include "../../vmm/le.h"
 #include "share.h"
+#include "wire.h"
 
 
 enum {
@@ -104,26 +104,6 @@ struct p9_server {
 
 /* ---- parsing and building messages ---- */
 
-struct msg {
-	const uint8_t *p;
-	size_t len, pos;
-	bool bad;
-};
-
-static const uint8_t *take(struct msg *m, size_t n)
-{
-	if (m->bad || n > m->len - m->pos) {
-		m->bad = true;
-		return NULL;
-	}
-	m->pos += n;
-	return m->p + m->pos - n;
-}
-static uint8_t get8(struct msg *m) { const uint8_t *p = take(m, 1); return p ? *p : 0; }
-static uint16_t get16(struct msg *m) { const uint8_t *p = take(m, 2); return p ? le16_load(p) : 0; }
-static uint32_t get32(struct msg *m) { const uint8_t *p = take(m, 4); return p ? le32_load(p) : 0; }
-static uint64_t get64(struct msg *m) { const uint8_t *p = take(m, 8); return p ? le64_load(p) : 0; }
-
 /* A string into out (NUL-terminated); bad when longer than max-1 or when it
  * holds a NUL. */
 static void get_str(struct msg *m, char *out, size_t max)
@@ -142,31 +122,6 @@ static void get_str(struct msg *m, char *out, size_t max)
 	out[n] = '\0';
 }
 
-struct out {
-	uint8_t *p;
-	size_t cap, len;
-	bool over;
-};
-
-static uint8_t *room(struct out *o, size_t n)
-{
-	if (o->over || n > o->cap - o->len) {
-		o->over = true;
-		return NULL;
-	}
-	o->len += n;
-	return o->p + o->len - n;
-}
-static void put8(struct out *o, uint8_t v) { uint8_t *p = room(o, 1); if (p) *p = v; }
-static void put16(struct out *o, uint16_t v) { uint8_t *p = room(o, 2); if (p) le16_store(p, v); }
-static void put32(struct out *o, uint32_t v) { uint8_t *p = room(o, 4); if (p) le32_store(p, v); }
-static void put64(struct out *o, uint64_t v) { uint8_t *p = room(o, 8); if (p) le64_store(p, v); }
-static void put_bytes(struct out *o, const void *b, size_t n)
-{
-	uint8_t *p = room(o, n);
-	if (p)
-		memcpy(p, b, n);
-}
 static void put_str(struct out *o, const char *s)
 {
 	size_t n = strlen(s);
@@ -1054,21 +1009,8 @@ struct p9_server *p9_server_create(const char *root, bool read_only, struct erro
 	if (!(s->share = share_open(root, read_only, err)))
 		goto fail;
 	/* Every fid's node holds a descriptor, and a guest with cache=loose
-	 * keeps a fid per cached entry: a 10,000-file tree needs 10,000. Soft
-	 * limit up to the hard one; a root saevm (CAP_SYS_RESOURCE, before it
-	 * drops its capabilities) raises the hard limit to 1M too. Past the
-	 * limit the guest gets EMFILE; past P9_MAX_FIDS, ENFILE. */
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		struct rlimit want = rl;
-		if (want.rlim_max < (1u << 20) && geteuid() == 0)
-			want.rlim_max = 1u << 20;
-		want.rlim_cur = want.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
-			rl.rlim_cur = rl.rlim_max;
-			setrlimit(RLIMIT_NOFILE, &rl);
-		}
-	}
+	 * keeps a fid per cached entry: a 10,000-file tree needs 10,000. */
+	share_raise_fd_limit();
 	return s;
 fail:
 	if (s) {

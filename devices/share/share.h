@@ -99,6 +99,11 @@ int share_rename(struct share *s, int from_dir, const char *from, int to_dir, co
 /* access(2)'s check of `mask` on the object, as saevm's user. */
 int share_access(struct share *s, int pathfd, const struct stat *st, int mask);
 
+/* Every object a guest names holds a descriptor: the soft RLIMIT_NOFILE
+ * up to the hard one (a root saevm, before it drops its capabilities,
+ * raises the hard one to 1M too). Past it the guest gets EMFILE. */
+void share_raise_fd_limit(void);
+
 /* Tests: resolve without openat2 (the component walk that stands in for
  * it where the kernel or qemu-user lacks it), or with it again. */
 void share_use_openat2(bool on);
