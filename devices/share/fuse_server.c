@@ -653,15 +653,56 @@ static int do_fsync(struct fuse_server *s, struct msg *m)
 	return ((flags & 1) ? fdatasync(h->fd) : fsync(h->fd)) < 0 ? -errno : 0;
 }
 
-/* READDIR and READDIRPLUS: getdents64 from the handle's offset, packed as
- * fuse_dirent (plus a FUSE entry each, one lookup taken) until `size`. */
+struct dir_reply {
+	struct fuse_server *s;
+	struct out *o;
+	int dirfd;
+	bool plus;
+};
+
+/* One fuse_dirent, after its FUSE entry (one lookup taken) for
+ * READDIRPLUS; "." and ".." get no entry, as Linux expects. */
+static bool put_dirent(void *ctx, const struct share_dirent *d)
+{
+	struct dir_reply *r = ctx;
+	size_t padded = (d->len + 7) & ~(size_t)7;
+
+	if ((r->plus ? ENTRY_SIZE : 0) + DIRENT_SIZE + padded > r->o->cap - r->o->len)
+		return false;
+	if (r->plus) {
+		struct stat st;
+		struct inode *i = NULL;
+		bool dots = (d->len == 1 && d->name[0] == '.') || (d->len == 2 && !memcmp(d->name, "..", 2));
+		char name[SHARE_NAME_MAX + 1];
+		int fd;
+		snprintf(name, sizeof(name), "%.*s", (int)d->len, d->name);
+		if (!dots && (fd = share_walk(r->s->share, r->dirfd, name, &st)) >= 0)
+			i = inode_lookup_ref(r->s, fd, &st);
+		if (!i) { /* the dots, or gone meanwhile: no entry */
+			memset(&st, 0, sizeof(st));
+			st.st_ino = (ino_t)d->ino;
+			st.st_mode = (mode_t)d->type << 12;
+		}
+		put_entry(r->s, r->o, i ? i->nodeid : 0, &st);
+	}
+	put64(r->o, d->ino);
+	put64(r->o, d->off);
+	put32(r->o, (uint32_t)d->len);
+	put32(r->o, d->type);
+	uint8_t *p = room(r->o, padded);
+	if (p) {
+		memset(p, 0, padded);
+		memcpy(p, d->name, d->len);
+	}
+	return true;
+}
+
+/* READDIR and READDIRPLUS: from the handle's offset until `size`. */
 static int do_readdir(struct fuse_server *s, const struct req *r, struct msg *m, struct out *o)
 {
 	uint64_t fh = get64(m), offset = get64(m);
 	uint32_t size = get32(m);
-	bool plus = r->opcode == FUSE_READDIRPLUS;
 	struct handle *h;
-	bool full = false;
 
 	if (m->bad)
 		return -EINVAL;
@@ -670,55 +711,8 @@ static int do_readdir(struct fuse_server *s, const struct req *r, struct msg *m,
 	if (size < o->cap - o->len)
 		o->cap = o->len + size;
 	s->stats.readdirs++;
-	if (lseek(h->fd, (off_t)offset, SEEK_SET) < 0)
-		return -errno;
-	while (!full) {
-		long got = syscall(SYS_getdents64, h->fd, s->dents, sizeof(s->dents));
-		if (got < 0)
-			return -errno;
-		if (got == 0)
-			break;
-		for (long pos = 0; pos < got;) {
-			const uint8_t *d = s->dents + pos;
-			uint64_t ino, off;
-			uint16_t reclen;
-			const char *name = (const char *)d + 19;
-			memcpy(&ino, d, 8);
-			memcpy(&off, d + 8, 8);
-			memcpy(&reclen, d + 16, 2);
-			size_t len = strnlen(name, reclen > 19 ? reclen - 19u : 0);
-			size_t need = (plus ? ENTRY_SIZE : 0) + ((DIRENT_SIZE + len + 7) & ~(size_t)7);
-			if (need > o->cap - o->len) {
-				full = true;
-				break;
-			}
-			if (plus) {
-				struct stat st;
-				int fd = -1;
-				struct inode *i = NULL;
-				bool dots = !strcmp(name, ".") || !strcmp(name, "..");
-				if (!dots && (fd = share_walk(s->share, h->fd, name, &st)) >= 0)
-					i = inode_lookup_ref(s, fd, &st);
-				if (!i) { /* "." and "..", or gone: no entry, as Linux expects */
-					memset(&st, 0, sizeof(st));
-					st.st_ino = (ino_t)ino;
-					st.st_mode = (mode_t)d[18] << 12;
-				}
-				put_entry(s, o, i ? i->nodeid : 0, &st);
-			}
-			put64(o, ino);
-			put64(o, off);
-			put32(o, (uint32_t)len);
-			put32(o, d[18]);
-			uint8_t *p = room(o, (len + 7) & ~(size_t)7);
-			if (p) {
-				memset(p, 0, (len + 7) & ~(size_t)7);
-				memcpy(p, name, len);
-			}
-			pos += reclen;
-		}
-	}
-	return 0;
+	struct dir_reply dr = { .s = s, .o = o, .dirfd = h->fd, .plus = r->opcode == FUSE_READDIRPLUS };
+	return share_readdir(h->fd, offset, s->dents, sizeof(s->dents), put_dirent, &dr);
 }
 
 static int do_access(struct fuse_server *s, const struct req *r, struct msg *m)

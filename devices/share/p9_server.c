@@ -600,14 +600,36 @@ static int do_io(struct p9_server *s, const struct vq_chain *c, struct msg *m, s
 	return 0;
 }
 
+struct dir_reply {
+	struct out *o;
+	uint32_t used, count;
+};
+
+/* One Rreaddir entry: qid, offset, type, name. */
+static bool put_dirent(void *ctx, const struct share_dirent *d)
+{
+	struct dir_reply *r = ctx;
+
+	if (r->used + 24 + d->len > r->count)
+		return false;
+	put8(r->o, d->type == DT_DIR ? QT_DIR : d->type == DT_LNK ? QT_SYMLINK : 0);
+	put32(r->o, 0);
+	put64(r->o, d->ino);
+	put64(r->o, d->off);
+	put8(r->o, d->type);
+	put16(r->o, (uint16_t)d->len);
+	put_bytes(r->o, d->name, d->len);
+	r->used += (uint32_t)(24 + d->len);
+	return true;
+}
+
 static int do_readdir(struct p9_server *s, struct msg *m, struct out *o)
 {
 	struct fid *f = lookup(s, get32(m));
 	uint64_t offset = get64(m);
-	uint32_t count = get32(m);
+	struct dir_reply r = { .o = o, .count = get32(m) };
 	size_t count_at;
-	uint32_t used = 0;
-	off_t resume = (off_t)offset;
+	int e;
 
 	if (m->bad)
 		return -EINVAL;
@@ -615,56 +637,16 @@ static int do_readdir(struct p9_server *s, struct msg *m, struct out *o)
 		return -EBADF;
 	if (f->node->type != S_IFDIR)
 		return -ENOTDIR;
-	if (count > s->msize - 11)
-		count = s->msize - 11;
-	if (count > o->cap - 11)
-		count = (uint32_t)(o->cap - 11);
+	if (r.count > s->msize - 11)
+		r.count = s->msize - 11;
+	if (r.count > o->cap - 11)
+		r.count = (uint32_t)(o->cap - 11);
 	s->stats.readdirs++;
-	if (lseek(f->open_fd, (off_t)offset, SEEK_SET) < 0)
-		return -errno;
 	count_at = o->len;
 	put32(o, 0);
-	for (;;) {
-		long got = syscall(SYS_getdents64, f->open_fd, s->dents, 32768);
-		bool full = false;
-
-		if (got < 0)
-			return -errno;
-		if (got == 0)
-			break;
-		for (long pos = 0; pos < got;) {
-			const uint8_t *d = s->dents + pos;
-			uint64_t ino, off;
-			uint16_t reclen;
-			const char *name = (const char *)d + 19;
-			size_t len;
-
-			memcpy(&ino, d, 8);
-			memcpy(&off, d + 8, 8);
-			memcpy(&reclen, d + 16, 2);
-			len = strnlen(name, reclen > 19 ? reclen - 19u : 0);
-			if (used + 24 + len > count) {
-				full = true;
-				break;
-			}
-			uint8_t dtype = d[18];
-			put8(o, dtype == DT_DIR ? QT_DIR : dtype == DT_LNK ? QT_SYMLINK : 0);
-			put32(o, 0);
-			put64(o, ino);
-			put64(o, off);
-			put8(o, dtype);
-			put16(o, (uint16_t)len);
-			put_bytes(o, name, len);
-			used += (uint32_t)(24 + len);
-			resume = (off_t)off;
-			pos += reclen;
-		}
-		if (full)
-			break;
-	}
-	/* What did not fit is read again next time, from the last entry sent. */
-	lseek(f->open_fd, resume, SEEK_SET);
-	le32_store(o->p + count_at, used);
+	if ((e = share_readdir(f->open_fd, offset, s->dents, 32768, put_dirent, &r)) < 0)
+		return e;
+	le32_store(o->p + count_at, r.used);
 	return 0;
 }
 

@@ -189,6 +189,35 @@ fail:
 	return NULL;
 }
 
+int share_readdir(int dirfd, uint64_t offset, uint8_t *scratch, size_t size,
+		  bool (*emit)(void *ctx, const struct share_dirent *d), void *ctx)
+{
+	if (lseek(dirfd, (off_t)offset, SEEK_SET) < 0)
+		return -errno;
+	for (;;) {
+		long got = syscall(SYS_getdents64, dirfd, scratch, size);
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			return 0;
+		for (long pos = 0; pos < got;) {
+			const uint8_t *d = scratch + pos;
+			struct share_dirent e;
+			uint16_t reclen;
+
+			memcpy(&e.ino, d, 8);
+			memcpy(&e.off, d + 8, 8);
+			memcpy(&reclen, d + 16, 2);
+			e.type = d[18];
+			e.name = (const char *)d + 19;
+			e.len = strnlen(e.name, reclen > 19 ? reclen - 19u : 0);
+			if (!emit(ctx, &e))
+				return 0; /* the guest asks again from the last cookie it got */
+			pos += reclen;
+		}
+	}
+}
+
 void share_raise_fd_limit(void)
 {
 	struct rlimit rl, want;

@@ -99,6 +99,19 @@ int share_rename(struct share *s, int from_dir, const char *from, int to_dir, co
 /* access(2)'s check of `mask` on the object, as saevm's user. */
 int share_access(struct share *s, int pathfd, const struct stat *st, int mask);
 
+/* One directory entry, as getdents64 gives it. */
+struct share_dirent {
+	uint64_t ino, off; /* off: where the next entry starts, for the guest */
+	uint8_t type;      /* DT_* */
+	const char *name;
+	size_t len;
+};
+/* Reads directory `dirfd` (open) from cookie `offset`, calling emit for
+ * each entry until it returns false (no room) or the directory ends;
+ * `scratch` (size bytes) holds what getdents64 returned. 0 or -errno. */
+int share_readdir(int dirfd, uint64_t offset, uint8_t *scratch, size_t size,
+		  bool (*emit)(void *ctx, const struct share_dirent *d), void *ctx);
+
 /* Every object a guest names holds a descriptor: the soft RLIMIT_NOFILE
  * up to the hard one (a root saevm, before it drops its capabilities,
  * raises the hard one to 1M too). Past it the guest gets EMFILE. */
