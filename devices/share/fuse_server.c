@@ -66,7 +66,7 @@ struct fuse_server {
 	bool initialized;
 	uint32_t minor;
 	uint64_t next_nodeid, next_fh;
-	unsigned ninodes, nhandles;
+	unsigned ninodes, nhandles, max_inodes, max_handles;
 	struct inode *root;
 	struct inode *ids[BUCKETS], *keys[BUCKETS];
 	struct handle *handles[BUCKETS];
@@ -139,7 +139,7 @@ static struct inode *inode_lookup_ref(struct fuse_server *s, int fd, const struc
 		i->nlookup++;
 		return i;
 	}
-	if (s->ninodes >= FUSE_MAX_INODES || !(i = calloc(1, sizeof(*i)))) {
+	if (s->ninodes >= s->max_inodes || !(i = calloc(1, sizeof(*i)))) {
 		close(fd);
 		return NULL;
 	}
@@ -182,7 +182,7 @@ static int handle_add(struct fuse_server *s, int fd, bool dir, uint64_t *fh)
 {
 	struct handle *h;
 
-	if (s->nhandles >= FUSE_MAX_HANDLES || !(h = calloc(1, sizeof(*h)))) {
+	if (s->nhandles >= s->max_handles || !(h = calloc(1, sizeof(*h)))) {
 		close(fd);
 		return -ENFILE;
 	}
@@ -984,6 +984,8 @@ struct fuse_server *fuse_server_create(const char *root, bool read_only, enum fu
 	s->ninodes = 1;
 	s->next_nodeid = FUSE_ROOT_ID + 1;
 	s->cache = cache;
+	s->max_inodes = FUSE_MAX_INODES;
+	s->max_handles = FUSE_MAX_HANDLES;
 	fuse_server_reset(s);
 	/* Inodes and handles hold descriptors. */
 	share_raise_fd_limit();
@@ -1010,6 +1012,12 @@ void fuse_server_destroy(struct fuse_server *s)
 const struct fuse_stats *fuse_server_stats(const struct fuse_server *s)
 {
 	return &s->stats;
+}
+
+void fuse_server_set_limits(struct fuse_server *s, unsigned max_inodes, unsigned max_handles)
+{
+	s->max_inodes = max_inodes;
+	s->max_handles = max_handles;
 }
 
 int fuse_server_root_fd(const struct fuse_server *s)

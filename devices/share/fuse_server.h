@@ -57,5 +57,7 @@ uint32_t fuse_server_handle(struct fuse_server *s, const struct vq_chain *chain)
 void fuse_server_reset(struct fuse_server *s);
 const struct fuse_stats *fuse_server_stats(const struct fuse_server *s);
 int fuse_server_root_fd(const struct fuse_server *s);
+/* Tests: smaller bounds than FUSE_MAX_INODES and FUSE_MAX_HANDLES. */
+void fuse_server_set_limits(struct fuse_server *s, unsigned max_inodes, unsigned max_handles);
 
 #endif

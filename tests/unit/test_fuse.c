@@ -493,6 +493,56 @@ static void test_forget_storm(void **state)
 	assert_true(S_ISDIR(le32_load(rbuf + 16 + 16 + 60)));
 }
 
+/* What a guest makes the server hold has a bound: past it, ENFILE, and
+ * forgetting or releasing gives room back. */
+static void test_bounded_inodes_and_handles(void **state)
+{
+	char name[32];
+	int32_t e;
+	uint64_t ids[16];
+	(void)state;
+	for (int i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "dir/b%02d", i);
+		host_write(name, "x");
+	}
+	fuse_server_set_limits(srv, 8, 3);
+	init();
+	uint64_t dir = lookup(FUSE_ROOT_ID, "dir", &e);
+	unsigned got = 0, refused = 0;
+	for (int i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "b%02d", i);
+		uint64_t id = lookup(dir, name, &e);
+		if (e == -ENFILE)
+			refused++;
+		else
+			ids[got++] = id;
+	}
+	assert_int_equal(got, 6); /* the root, dir and 6 files: 8 */
+	assert_int_equal(refused, 6);
+	assert_int_equal(fuse_server_stats(srv)->inodes, 8);
+	struct req m = begin(FUSE_FORGET, ids[0]);
+	t64(&m, 1);
+	send_room(&m, 0);
+	lookup(dir, "b11", &e);
+	assert_int_equal(e, 0);
+	/* three handles at most */
+	uint64_t fh[4];
+	for (int i = 0; i < 3; i++) {
+		fh[i] = open_(ids[1], O_RDONLY, &e);
+		assert_int_equal(e, 0);
+	}
+	open_(ids[1], O_RDONLY, &e);
+	assert_int_equal(e, -ENFILE);
+	m = begin(FUSE_RELEASE, ids[1]);
+	t64(&m, fh[0]);
+	t32(&m, 0);
+	t32(&m, 0);
+	t64(&m, 0);
+	assert_int_equal(send(&m), 0);
+	open_(ids[1], O_RDONLY, &e);
+	assert_int_equal(e, 0);
+}
+
 static void test_malformed_requests(void **state)
 {
 	int32_t e;
@@ -583,6 +633,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_setattr_keeps_the_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readdir_and_readdirplus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forget_storm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bounded_inodes_and_handles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_share, setup_ro, teardown),
 	};
