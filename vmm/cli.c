@@ -856,5 +856,5 @@ void cli_print_sandbox_help(FILE *out)
 		"RAM and ends with it. --rootfs-writable serves DIR read-write (to install packages\n"
 		"into it for good). Files the guest makes in any share are saevm's user's (root's\n"
 		"when saevm runs as root or under sudo), never setuid or setgid, never devices; a\n"
-		"chown to another user fails. Shares may not lie inside one another.\n");
+		"chown to another user fails. Two writable shares may not lie inside one another.\n");
 }

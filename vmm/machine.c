@@ -169,17 +169,19 @@ int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 			r = add_share(vm, &env, slot++, x->host, x->tag, x->read_only, x->fs, x->cache, err);
 		}
 	} else {
-		/* One object, one set of rules: no share inside another. */
+		/* One object, one set of rules: no file writable through two shares. */
 		char real[VM_MAX_SHARES][PATH_MAX];
 		const char *paths[VM_MAX_SHARES], *what[VM_MAX_SHARES];
+		bool ro[VM_MAX_SHARES];
 		for (unsigned i = 0; r == 0 && i < cfg->nshares; i++) {
 			if (!realpath(cfg->shares[i].host, real[i]))
 				r = err_errno(err, EXIT_NO_INPUT, errno, "cannot share %s", cfg->shares[i].host);
 			paths[i] = real[i];
+			ro[i] = cfg->shares[i].read_only;
 			what[i] = "--share";
 		}
 		if (r == 0)
-			r = share_check_overlap(paths, what, cfg->nshares, err);
+			r = share_check_overlap(paths, ro, what, cfg->nshares, err);
 		for (unsigned i = 0; r == 0 && i < cfg->nshares; i++) {
 			char tag[VIRTIO_9P_TAG_MAX + 1];
 			snprintf(tag, sizeof(tag), "saevm-share%u", i);

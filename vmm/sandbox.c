@@ -484,11 +484,13 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 		      sh->guest[0] ? sh->guest : sb->exports[sb->nexports - 1].host, sh->read_only ? "ro" : "rw",
 		      sh_fs ? "fs" : "9p");
 	}
-	/* One object, one set of rules: no share inside another. */
+	/* One object, one set of rules: no file writable through two shares. */
 	{
 		const char *paths[SANDBOX_MAX_EXPORTS], *what[SANDBOX_MAX_EXPORTS];
+		bool ro[SANDBOX_MAX_EXPORTS];
 		for (unsigned i = 0; i < sb->nexports; i++) {
 			paths[i] = sb->exports[i].host;
+			ro[i] = sb->exports[i].read_only;
 			if (!strcmp(sb->exports[i].tag, SANDBOX_ROOT_TAG))
 				what[i] = "the root filesystem";
 			else if (!strcmp(sb->exports[i].tag, SANDBOX_CWD_TAG))
@@ -496,7 +498,7 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 			else
 				what[i] = "--share";
 		}
-		if (share_check_overlap(paths, what, sb->nexports, err) < 0) {
+		if (share_check_overlap(paths, ro, what, sb->nexports, err) < 0) {
 			free(conf.buf);
 			return -1;
 		}

@@ -743,14 +743,15 @@ static bool path_within(const char *inner, const char *outer)
 	return !strncmp(inner, outer, n) && (inner[n] == '\0' || inner[n] == '/');
 }
 
-int share_check_overlap(const char *const *paths, const char *const *what, unsigned n, struct error *err)
+int share_check_overlap(const char *const *paths, const bool *read_only, const char *const *what, unsigned n,
+			struct error *err)
 {
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned j = 0; j < n; j++)
-			if (i != j && path_within(paths[i], paths[j]))
+			if (i != j && !read_only[i] && !read_only[j] && path_within(paths[i], paths[j]))
 				return err_set(err, EXIT_USAGE,
-					       "%s %s lies inside %s %s: shares may not overlap (one file, one set of "
-					       "rules); share directories apart, or run from another directory",
-					       what[i], paths[i], what[j], paths[j]);
+					       "%s %s lies inside %s %s: two writable shares may not overlap (one file, "
+					       "one set of rules); share directories apart, make one read-only, or run "
+					       "from another directory", what[i], paths[i], what[j], paths[j]);
 	return 0;
 }

@@ -121,10 +121,14 @@ void share_raise_fd_limit(void);
  * it where the kernel or qemu-user lacks it), or with it again. */
 void share_use_openat2(bool on);
 
-/* Refuses shares that lie inside one another (paths as realpath gives
- * them; what[i] names each in the message): one object, one set of rules.
+/* Refuses two writable shares one of which lies inside the other (paths
+ * as realpath gives them; what[i] names each in the message): no file is
+ * writable through two shares. A read-only share may lie inside a
+ * writable one or hold it (the default rootfs beneath a home directory
+ * that is the working directory): the same host rules hold for both.
  * EXIT_USAGE. */
-int share_check_overlap(const char *const *paths, const char *const *what, unsigned n, struct error *err);
+int share_check_overlap(const char *const *paths, const bool *read_only, const char *const *what, unsigned n,
+			struct error *err);
 
 /* A file that saevm itself reads from a tree the guest could have written
  * (the sandbox's rootfs: its kernel, modules.dep, modules): `rel` opened

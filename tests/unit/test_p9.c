@@ -788,18 +788,21 @@ static void test_directory_moved_out(void **state)
 	assert_int_equal(system(p), 0);
 }
 
-/* Shares that lie inside one another are refused, naming both. */
+/* Two writable shares one inside the other are refused, naming both; a
+ * read-only share may lie inside a writable one (the default rootfs
+ * beneath a home directory that is the working directory). */
 static void test_overlapping_shares_refused(void **state)
 {
 	const char *a[] = { "/home/u", "/home/u/.local/share/saevm/rootfs" }, *w[] = { "the working directory", "the root filesystem" };
 	const char *b[] = { "/home/u/src", "/home/u/srcs" }, *w2[] = { "--share", "--share" };
-	struct error err = { 0 };
+	const bool rw[] = { false, false }, ro_inside[] = { false, true };
+	struct error err = { 0 }, ok = { 0 };
 	(void)state;
-	assert_int_equal(share_check_overlap(a, w, 2, &err), -1);
+	assert_int_equal(share_check_overlap(a, rw, w, 2, &err), -1);
 	assert_int_equal(err.code, EXIT_USAGE);
 	ASSERT_ERR_CONTAINS(&err, "the root filesystem /home/u/.local/share/saevm/rootfs lies inside the working directory /home/u");
-	struct error ok = { 0 };
-	assert_int_equal(share_check_overlap(b, w2, 2, &ok), 0);
+	assert_int_equal(share_check_overlap(a, ro_inside, w, 2, &ok), 0);
+	assert_int_equal(share_check_overlap(b, rw, w2, 2, &ok), 0);
 }
 
 #define BOTH(name) cmocka_unit_test_setup_teardown(name, setup, teardown), \
