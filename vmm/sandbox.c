@@ -460,7 +460,14 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 	if ((cfg->share_proto == SHARE_PROTO_FS || sandbox_any_share_proto(cfg, SHARE_PROTO_FS)) && !has_fs)
 		log_warn("sandbox: virtio-fs asked for, but %s has no virtiofs module for kernel %s: the guest must have it "
 			 "built in", sb->rootfs, sb->kernel_version[0] ? sb->kernel_version : "(unknown)");
-	if ((r = add_export(sb, sb->rootfs, SANDBOX_ROOT_TAG, sb->overlay, fs, SHARE_CACHE_AUTO, err)) < 0)
+	/* A read-only rootfs is cached for good (virtio-fs `always`: names,
+	 * attributes and the page cache kept across opens): every command
+	 * execs its programs and libraries from it, and re-reading libc at
+	 * each exec made small-file work over virtio-fs slower than 9p's
+	 * cache=loose. The working directory and the --share's, which the
+	 * host changes under the guest, stay `auto` (1 s). */
+	if ((r = add_export(sb, sb->rootfs, SANDBOX_ROOT_TAG, sb->overlay, fs,
+			    sb->overlay ? SHARE_CACHE_ALWAYS : SHARE_CACHE_AUTO, err)) < 0)
 		return r;
 	if (strcmp(cwd, "/") && (r = add_export(sb, cwd, SANDBOX_CWD_TAG, false, fs, SHARE_CACHE_AUTO, err)) < 0)
 		return r;

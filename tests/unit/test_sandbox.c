@@ -203,6 +203,8 @@ static void test_rootfs_well_formed(void **state)
 	assert_int_equal(sb->nmodules, 1);
 	assert_true(sb->overlay); /* read-only, with an overlay, by default */
 	assert_true(sb->exports[0].read_only);
+	assert_int_equal(sb->exports[0].cache, SHARE_CACHE_ALWAYS); /* and so cached for good */
+	assert_int_equal(sb->exports[1].cache, SHARE_CACHE_AUTO);   /* the working directory: 1 s */
 	assert_non_null(strstr(sb->kernel, "boot/vmlinuz-6.1.0-9-arm64"));
 	free(sb);
 }
