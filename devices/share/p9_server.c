@@ -1028,8 +1028,3 @@ int p9_server_root_fd(const struct p9_server *s)
 {
 	return share_root_fd(s->share);
 }
-
-bool p9_server_read_only(const struct p9_server *s)
-{
-	return share_read_only(s->share);
-}

@@ -56,9 +56,7 @@ uint32_t p9_server_handle(struct p9_server *s, const struct vq_chain *chain);
 void p9_server_reset(struct p9_server *s);
 const struct p9_stats *p9_server_stats(const struct p9_server *s);
 uint32_t p9_server_msize(const struct p9_server *s);
-/* The share's root (an O_PATH descriptor, for Landlock) and whether it is
- * read-only. */
+/* The share's root (an O_PATH descriptor, for Landlock). */
 int p9_server_root_fd(const struct p9_server *s);
-bool p9_server_read_only(const struct p9_server *s);
 
 #endif

@@ -131,11 +131,6 @@ bool share_plain_name(const char *name)
 
 int share_root_fd(const struct share *s) { return s->root_fd; }
 bool share_read_only(const struct share *s) { return s->read_only; }
-void share_root_id(const struct share *s, dev_t *dev, ino_t *ino)
-{
-	*dev = s->root_dev;
-	*ino = s->root_ino;
-}
 
 struct share *share_open(const char *root, bool read_only, struct error *err)
 {
@@ -327,25 +322,6 @@ int share_beneath(struct share *s, int dirfd)
 		return beneath_by_parents(s, dirfd);
 	}
 	return path_within(path, s->root_path) ? 0 : -ESTALE;
-}
-
-int share_parent(struct share *s, int dirfd, struct stat *st)
-{
-	int fd;
-
-	if (stat_fd(dirfd, st) < 0)
-		return -errno;
-	if (st->st_dev == s->root_dev && st->st_ino == s->root_ino)
-		fd = open_beneath(s->root_fd, ".", O_PATH | O_DIRECTORY);
-	else
-		fd = openat(dirfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (stat_fd(fd, st) < 0 || share_beneath(s, fd) < 0) {
-		close(fd);
-		return -ESTALE;
-	}
-	return fd;
 }
 
 /* ---- opening for I/O ---- */

@@ -54,8 +54,6 @@ void share_close(struct share *s);
 
 int share_root_fd(const struct share *s);
 bool share_read_only(const struct share *s);
-/* The root's identity, for "is this the root" checks. */
-void share_root_id(const struct share *s, dev_t *dev, ino_t *ino);
 
 /* One name beneath `dirfd` as an O_PATH descriptor (a symlink is the link
  * itself); *st is what it is. -errno on failure (ELOOP becomes ENOTDIR
@@ -65,8 +63,6 @@ int share_walk(struct share *s, int dirfd, const char *name, struct stat *st);
 bool share_plain_name(const char *name);
 /* 0 when directory `dirfd` still lies beneath the root, else -ESTALE. */
 int share_beneath(struct share *s, int dirfd);
-/* The directory that holds `dirfd` (for ".."), the root at the root. */
-int share_parent(struct share *s, int dirfd, struct stat *st);
 
 /* Opens the object behind O_PATH `pathfd` (*st its stat) for I/O with
  * `flags` (O_ACCMODE, O_TRUNC, O_APPEND, O_DSYNC, O_SYNC, O_DIRECTORY):
