@@ -101,7 +101,7 @@ all: $(OUT)/saevm
 $(SYSROOT_STAMP):
 	tests/deps/sysroot.sh $(ARCH) $(SYSROOT)
 
-$(SLIRP)/lib/libslirp.a: $(SYSROOT_STAMP)
+$(SLIRP)/lib/libslirp.a: $(SYSROOT_STAMP) tests/deps/slirp.sh
 	tests/deps/slirp.sh $(ARCH) $(SYSROOT) $(SLIRP)
 
 $(OUT)/obj/%.o: %.c $(SYSROOT_STAMP) $(if $(SLIRP),$(SLIRP)/lib/libslirp.a)

@@ -6,7 +6,11 @@
 # /etc/apt stays untouched. Idempotent.
 set -euo pipefail
 arch=$1; sysroot=$(realpath "$2"); out=$(realpath -m "$3")
-[[ -f $out/lib/libslirp.a ]] && exit 0
+# Optimised as Debian builds its own libslirp (dpkg-buildflags: -O2 -g);
+# meson's default buildtype is -O0. The stamp names the build's options, so
+# a library built with other ones is rebuilt.
+buildtype=debugoptimized
+[[ -f $out/lib/libslirp.a && $(cat "$out/.buildtype" 2>/dev/null) == "$buildtype" ]] && exit 0
 case $arch in
   arm64) triple=aarch64-linux-gnu cpu=aarch64 endian=little;;
   s390x) triple=s390x-linux-gnu cpu=s390x endian=big;;
@@ -42,5 +46,6 @@ INI
 rm -rf "$work/build-$arch"
 PKG_CONFIG_SYSROOT_DIR=$sysroot PKG_CONFIG_LIBDIR=$sysroot/usr/lib/$triple/pkgconfig \
   meson setup "$work/build-$arch" "$src" --cross-file "$work/cross-$arch.ini" \
-  -Ddefault_library=static --prefix="$out" --libdir=lib >&2
+  -Ddefault_library=static --buildtype=$buildtype --prefix="$out" --libdir=lib >&2
 ninja -C "$work/build-$arch" install >&2
+echo "$buildtype" > "$out/.buildtype"
