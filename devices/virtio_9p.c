@@ -48,9 +48,9 @@ static void p9_print_stats(void *model, FILE *out)
 	const struct p9_stats *st = p9_server_stats(v->server);
 
 	fprintf(out, "  %s: msize %u, %llu requests (%llu errors), %llu walks, %llu getattrs, %llu readdirs, "
-		     "%llu bytes read, %llu written\n",
+		     "%llu bytes read in %llu Treads, %llu written in %llu Twrites\n",
 		v->tag, p9_server_msize(v->server), st->requests, st->errors, st->walks, st->getattrs, st->readdirs,
-		st->bytes_read, st->bytes_written);
+		st->bytes_read, st->reads, st->bytes_written, st->writes);
 }
 
 static void p9_destroy(void *model)

@@ -139,10 +139,24 @@ static uint64_t qid_path(dev_t dev, ino_t ino)
 	return (uint64_t)ino ^ ((uint64_t)dev << 48);
 }
 
+/* The qid's version: 1 for a regular file, always the same. Linux 6.6 and
+ * newer read version 0 as "this server cannot tell a changed file", and
+ * then cache nothing of that file whatever the mount says: every read and
+ * write went to saevm in 4 KiB requests (Debian 13's 6.12 moved 32 MiB in
+ * 8,192 Twrites and 16,386 Treads, at ~2 MiB/s). A version that followed
+ * mtime and size (QEMU's) would make older kernels, which compare it when
+ * they look an inode up, take a changed file for a new inode beside the
+ * one still open; a constant keeps one inode per file for both, and the
+ * mount's cache mode says how long the guest may trust what it cached. */
+static uint32_t qid_version(mode_t mode)
+{
+	return S_ISREG(mode) ? 1 : 0;
+}
+
 static void put_qid(struct out *o, const struct stat *st)
 {
 	put8(o, qid_type(st->st_mode));
-	put32(o, 0); /* version: 0, so the guest's cached inode stays the same one */
+	put32(o, qid_version(st->st_mode));
 	put64(o, qid_path(st->st_dev, st->st_ino));
 }
 
@@ -594,6 +608,7 @@ static int do_io(struct p9_server *s, const struct vq_chain *c, struct msg *m, s
 	if (r < 0)
 		return -errno;
 	*(write ? &s->stats.bytes_written : &s->stats.bytes_read) += (uint64_t)r;
+	++*(write ? &s->stats.writes : &s->stats.reads);
 	put32(o, (uint32_t)r);
 	if (!write)
 		o->len += (size_t)r; /* the data is in the chain already, after the header */

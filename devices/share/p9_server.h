@@ -38,7 +38,7 @@
 struct p9_server;
 
 struct p9_stats {
-	unsigned long long requests, errors, bytes_read, bytes_written, walks, getattrs, readdirs;
+	unsigned long long requests, errors, bytes_read, bytes_written, reads, writes, walks, getattrs, readdirs;
 	unsigned long long fids, state_bytes; /* held now */
 };
 
