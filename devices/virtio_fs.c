@@ -48,6 +48,11 @@ static void fs_print_stats(void *model, FILE *out)
 		     "%llu bytes read, %llu written, %llu inodes held\n",
 		v->tag, st->requests, st->errors, st->lookups, st->forgets, st->getattrs, st->readdirs, st->bytes_read,
 		st->bytes_written, st->inodes);
+	fprintf(out, "  %s: by opcode:", v->tag);
+	for (uint32_t op = 0; op < FUSE_STATS_OPCODES; op++)
+		if (st->by_opcode[op])
+			fprintf(out, " %s %llu", fuse_opcode_name(op) ? fuse_opcode_name(op) : "other", st->by_opcode[op]);
+	fputc('\n', out);
 }
 
 static void fs_destroy(void *model)

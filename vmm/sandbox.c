@@ -268,9 +268,8 @@ static int add_modules(const struct vm_config *cfg, struct sandbox *sb, struct c
 	const char *wanted[12] = { "virtio_mmio", "virtio_console" };
 	unsigned nwanted = 2, n = 0;
 	bool any_fs = false, any_9p = false;
-	char dir[300], rel[4600], *list[MAX_MODULES], *dep, *builtin;
+	char rel[4600], *list[MAX_MODULES];
 	char listing[MAX_MODULES * 96] = "";
-	struct error ignored = { 0 };
 	int r = 0, fd;
 
 	if (cfg->ndisks)
@@ -291,21 +290,13 @@ static int add_modules(const struct vm_config *cfg, struct sandbox *sb, struct c
 		wanted[nwanted++] = "9pnet_virtio";
 		wanted[nwanted++] = "9p";
 	}
-	snprintf(dir, sizeof(dir), "%s/%s", modules_root(sb), sb->kernel_version);
-	fd = sb->kernel_version[0] && !strchr(sb->kernel_version, '/') ? share_open_untrusted_dir(sb->rootfs_fd, dir) : -1;
-	if (fd < 0) {
-		log_warn("sandbox: %s has no %s for kernel %s: loading no modules (the kernel must have "
-			 "virtio-mmio, virtio-console and 9p built in)", sb->rootfs, dir, sb->kernel);
+	const char *dir = sb->modules_dir, *dep = sb->modules_dep, *builtin = sb->modules_builtin;
+	if (!dep) {
+		log_warn("sandbox: %s has no %s/%s for kernel %s: loading no modules (the kernel must have "
+			 "virtio-mmio, virtio-console and 9p built in)", sb->rootfs, modules_root(sb), sb->kernel_version,
+			 sb->kernel);
 		return 0;
 	}
-	close(fd);
-	snprintf(rel, sizeof(rel), "%s/modules.dep", dir);
-	if (!(dep = read_text(sb, rel, err)))
-		return -1;
-	snprintf(rel, sizeof(rel), "%s/modules.builtin", dir);
-	builtin = read_text(sb, rel, &ignored); /* optional; its rules hold all the same */
-	if (!builtin && ignored.code == EXIT_UNSAFE_ROOTFS)
-		r = err_set(err, ignored.code, "%s", ignored.msg);
 	for (unsigned i = 0; i < nwanted && r == 0; i++) {
 		int found = sandbox_resolve_module(dep, wanted[i], list, &n, MAX_MODULES);
 		if (found < 0)
@@ -337,8 +328,6 @@ static int add_modules(const struct vm_config *cfg, struct sandbox *sb, struct c
 	}
 	sb->nmodules = n;
 	cpio_add_file(c, "saevm/modules.list", 0644, listing, strlen(listing));
-	free(dep);
-	free(builtin);
 	return r;
 }
 
@@ -375,30 +364,51 @@ static void entry(struct entries *e, const char *key, const char *fmt, ...)
 	e->len += (size_t)sprintf(e->buf + e->len, "%s=%s", key, value) + 1;
 }
 
+/* The kernel's module index (modules.dep, and modules.builtin if there is
+ * one), read once into sb. No modules directory: none, and no error. */
+static int read_module_index(struct sandbox *sb, struct error *err)
+{
+	char rel[600];
+	struct error ignored = { 0 };
+	int fd;
+
+	if (!sb->kernel_version[0] || strchr(sb->kernel_version, '/'))
+		return 0;
+	snprintf(sb->modules_dir, sizeof(sb->modules_dir), "%s/%s", modules_root(sb), sb->kernel_version);
+	if ((fd = share_open_untrusted_dir(sb->rootfs_fd, sb->modules_dir)) < 0)
+		return 0;
+	close(fd);
+	snprintf(rel, sizeof(rel), "%s/modules.dep", sb->modules_dir);
+	if (!(sb->modules_dep = read_text(sb, rel, err)))
+		return -1;
+	snprintf(rel, sizeof(rel), "%s/modules.builtin", sb->modules_dir);
+	sb->modules_builtin = read_text(sb, rel, &ignored); /* optional; its rules hold all the same */
+	if (!sb->modules_builtin && ignored.code == EXIT_UNSAFE_ROOTFS)
+		return err_set(err, ignored.code, "%s", ignored.msg);
+	return 0;
+}
+
+static void free_module_index(struct sandbox *sb)
+{
+	free(sb->modules_dep);
+	free(sb->modules_builtin);
+	sb->modules_dep = sb->modules_builtin = NULL;
+}
+
 /* Whether the rootfs's kernel has virtio-fs: a module in its modules.dep,
  * or built in (modules.builtin). Unknown (no modules): no. */
 static bool kernel_has_virtiofs(const struct sandbox *sb)
 {
-	char rel[600], *dep, *builtin, *list[MAX_MODULES];
-	struct error ignored = { 0 };
+	char *list[MAX_MODULES];
 	unsigned n = 0;
 	bool has = false;
 
-	if (!sb->kernel_version[0] || strchr(sb->kernel_version, '/'))
-		return false;
-	snprintf(rel, sizeof(rel), "%s/%s/modules.dep", modules_root(sb), sb->kernel_version);
-	if ((dep = read_text(sb, rel, &ignored))) {
-		has = sandbox_resolve_module(dep, "virtiofs", list, &n, MAX_MODULES) == 0;
+	if (sb->modules_dep) {
+		has = sandbox_resolve_module(sb->modules_dep, "virtiofs", list, &n, MAX_MODULES) == 0;
 		for (unsigned i = 0; i < n; i++)
 			free(list[i]);
-		free(dep);
 	}
-	snprintf(rel, sizeof(rel), "%s/%s/modules.builtin", modules_root(sb), sb->kernel_version);
-	if (!has && (builtin = read_text(sb, rel, &ignored))) {
-		has = builtin_has(builtin, "virtiofs");
-		free(builtin);
-	}
-	return has;
+	return has || (sb->modules_builtin && builtin_has(sb->modules_builtin, "virtiofs"));
 }
 
 static int add_export(struct sandbox *sb, const char *host, const char *tag, bool ro, bool fs,
@@ -418,7 +428,7 @@ static int add_export(struct sandbox *sb, const char *host, const char *tag, boo
 	return 0;
 }
 
-int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct error *err)
+static int prepare(const struct vm_config *cfg, struct sandbox *sb, struct error *err)
 {
 	struct entries conf = { 0 };
 	char cwd[PATH_MAX];
@@ -455,6 +465,8 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 	/* The shares: the root, the working directory at its own path, then
 	 * each --share; over virtio-fs when the kernel has it (it caches
 	 * attributes and entries, writes in 1 MiB requests), else 9p. */
+	if (read_module_index(sb, err) < 0)
+		return -1;
 	bool has_fs = kernel_has_virtiofs(sb);
 	bool fs = cfg->share_proto == SHARE_PROTO_FS || (cfg->share_proto == SHARE_PROTO_AUTO && has_fs);
 	if ((cfg->share_proto == SHARE_PROTO_FS || sandbox_any_share_proto(cfg, SHARE_PROTO_FS)) && !has_fs)
@@ -552,7 +564,9 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 	cpio_add_file(&c, "init", 0755, saevm_init_blob, (size_t)(saevm_init_blob_end - saevm_init_blob));
 	cpio_add_file(&c, "saevm/config", 0644, conf.buf, conf.len);
 	free(conf.buf);
-	if (add_modules(cfg, sb, &c, err) < 0) {
+	r = add_modules(cfg, sb, &c, err);
+	free_module_index(sb);
+	if (r < 0) {
 		close(c.fd);
 		return -1;
 	}
@@ -580,8 +594,18 @@ bool sandbox_any_share_proto(const struct vm_config *cfg, enum share_proto proto
 	return false;
 }
 
+int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct error *err)
+{
+	int r = prepare(cfg, sb, err);
+
+	if (r < 0)
+		free_module_index(sb); /* whatever step failed after it was read */
+	return r;
+}
+
 void sandbox_release(struct sandbox *sb)
 {
+	free_module_index(sb);
 	if (sb->rootfs_fd >= 0)
 		close(sb->rootfs_fd);
 	if (sb->kernel_fd >= 0)

@@ -35,6 +35,11 @@ struct sandbox {
 	int initrd_fd;           /* the initramfs, a memfd */
 	int rootfs_fd;           /* O_PATH: what saevm reads from the rootfs, it reads beneath this */
 	int kernel_fd;           /* the rootfs's boot/vmlinuz-*, opened beneath it; -1 with -k */
+	/* The kernel's modules directory in the rootfs and its index, read
+	 * once: a rootfs the guest may write can change between two reads.
+	 * NULL dep: no modules directory. Freed once the initramfs is made. */
+	char modules_dir[300];
+	char *modules_dep, *modules_builtin;
 	struct sandbox_export exports[SANDBOX_MAX_EXPORTS];
 	unsigned nexports;
 	unsigned nmodules;

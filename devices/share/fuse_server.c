@@ -851,6 +851,27 @@ static int dispatch(struct fuse_server *s, const struct vq_chain *c, struct req 
 	}
 }
 
+const char *fuse_opcode_name(uint32_t opcode)
+{
+	static const char *const names[FUSE_STATS_OPCODES] = {
+		[FUSE_LOOKUP] = "LOOKUP", [FUSE_FORGET] = "FORGET", [FUSE_GETATTR] = "GETATTR",
+		[FUSE_SETATTR] = "SETATTR", [FUSE_READLINK] = "READLINK", [FUSE_SYMLINK] = "SYMLINK",
+		[FUSE_MKNOD] = "MKNOD", [FUSE_MKDIR] = "MKDIR", [FUSE_UNLINK] = "UNLINK", [FUSE_RMDIR] = "RMDIR",
+		[FUSE_RENAME] = "RENAME", [FUSE_LINK] = "LINK", [FUSE_OPEN] = "OPEN", [FUSE_READ] = "READ",
+		[FUSE_WRITE] = "WRITE", [FUSE_STATFS] = "STATFS", [FUSE_RELEASE] = "RELEASE", [FUSE_FSYNC] = "FSYNC",
+		[FUSE_SETXATTR] = "SETXATTR", [FUSE_GETXATTR] = "GETXATTR", [FUSE_LISTXATTR] = "LISTXATTR",
+		[FUSE_REMOVEXATTR] = "REMOVEXATTR", [FUSE_FLUSH] = "FLUSH", [FUSE_INIT] = "INIT",
+		[FUSE_OPENDIR] = "OPENDIR", [FUSE_READDIR] = "READDIR", [FUSE_RELEASEDIR] = "RELEASEDIR",
+		[FUSE_FSYNCDIR] = "FSYNCDIR", [FUSE_GETLK] = "GETLK", [FUSE_SETLK] = "SETLK", [FUSE_SETLKW] = "SETLKW",
+		[FUSE_ACCESS] = "ACCESS", [FUSE_CREATE] = "CREATE", [FUSE_INTERRUPT] = "INTERRUPT", [FUSE_BMAP] = "BMAP",
+		[FUSE_DESTROY] = "DESTROY", [FUSE_IOCTL] = "IOCTL", [FUSE_POLL] = "POLL",
+		[FUSE_BATCH_FORGET] = "BATCH_FORGET", [FUSE_FALLOCATE] = "FALLOCATE", [FUSE_READDIRPLUS] = "READDIRPLUS",
+		[FUSE_RENAME2] = "RENAME2", [FUSE_LSEEK] = "LSEEK", [FUSE_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
+		[FUSE_SETUPMAPPING] = "SETUPMAPPING", [FUSE_REMOVEMAPPING] = "REMOVEMAPPING",
+	};
+	return opcode < FUSE_STATS_OPCODES ? names[opcode] : NULL;
+}
+
 uint32_t fuse_server_handle(struct fuse_server *s, const struct vq_chain *c)
 {
 	uint8_t hdr[IN_HDR];
@@ -865,6 +886,8 @@ uint32_t fuse_server_handle(struct fuse_server *s, const struct vq_chain *c)
 		return 0;
 	r.len = le32_load(hdr);
 	r.opcode = le32_load(hdr + 4);
+	if (r.opcode < FUSE_STATS_OPCODES)
+		s->stats.by_opcode[r.opcode]++;
 	unique = le64_load(hdr + 8);
 	r.nodeid = le64_load(hdr + 16);
 	/* No reply for these: the chain has no room for one. */

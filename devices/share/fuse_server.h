@@ -41,10 +41,15 @@ enum fuse_cache { FUSE_CACHE_AUTO, FUSE_CACHE_NEVER, FUSE_CACHE_ALWAYS };
 
 struct fuse_server;
 
+#define FUSE_STATS_OPCODES 64
+
 struct fuse_stats {
 	unsigned long long requests, errors, lookups, forgets, getattrs, readdirs, bytes_read, bytes_written;
 	unsigned long long inodes, handles; /* held now */
+	unsigned long long by_opcode[FUSE_STATS_OPCODES]; /* requests of each opcode below the bound */
 };
+/* The name of a FUSE opcode ("LOOKUP"), or NULL for one saevm does not know. */
+const char *fuse_opcode_name(uint32_t opcode);
 
 struct fuse_server *fuse_server_create(const char *root, bool read_only, enum fuse_cache cache, struct error *err);
 void fuse_server_destroy(struct fuse_server *s);
