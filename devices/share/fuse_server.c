@@ -302,6 +302,8 @@ static int do_init(struct fuse_server *s, struct msg *m, struct out *o)
 	s->minor = minor < MAX_MINOR ? minor : MAX_MINOR;
 	want = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO |
 	       FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS;
+	if (s->cache != FUSE_CACHE_NEVER)
+		want |= FUSE_AUTO_INVAL_DATA; /* see open_flags() */
 	put32(o, FUSE_KERNEL_VERSION);
 	put32(o, s->minor);
 	put32(o, readahead);
@@ -506,18 +508,26 @@ static int host_open_flags(uint32_t g)
 	return f;
 }
 
-static void put_open(struct out *o, uint64_t fh, bool keep_cache)
+/* The open reply's flags. A file's page cache is kept across opens unless
+ * the share caches nothing: under `auto` the guest drops it when the
+ * attributes it refreshes (after 1 s) show another mtime or size
+ * (FUSE_AUTO_INVAL_DATA), so a host change shows within the same bound as
+ * names and attributes, and a file read again soon after (a build's
+ * objects, what tar just wrote) is not fetched again. FOPEN_NOFLUSH: every
+ * write is in the host file already, so a close needs no FLUSH round trip
+ * (kernels before 5.16 ignore the flag and send it; it is a no-op). */
+static uint32_t open_flags(const struct fuse_server *s, bool dir)
 {
-	put64(o, fh);
-	put32(o, keep_cache ? FOPEN_KEEP_CACHE : 0);
-	put32(o, 0);
+	if (dir)
+		return 0;
+	return FOPEN_NOFLUSH | (s->cache != FUSE_CACHE_NEVER ? FOPEN_KEEP_CACHE : 0);
 }
 
-/* With the cache on, a file the guest opens again keeps its page cache
- * (the attributes' timeout tells it when the host changed the file). */
-static bool keep_cache(const struct fuse_server *s)
+static void put_open(struct out *o, uint64_t fh, uint32_t flags)
 {
-	return s->cache == FUSE_CACHE_ALWAYS;
+	put64(o, fh);
+	put32(o, flags);
+	put32(o, 0);
 }
 
 static int do_open(struct fuse_server *s, const struct req *r, struct msg *m, struct out *o)
@@ -541,7 +551,7 @@ static int do_open(struct fuse_server *s, const struct req *r, struct msg *m, st
 		return fd;
 	if ((e = handle_add(s, fd, dir, &fh)) < 0)
 		return e;
-	put_open(o, fh, keep_cache(s));
+	put_open(o, fh, open_flags(s, dir));
 	return 0;
 }
 
@@ -577,7 +587,7 @@ static int do_create(struct fuse_server *s, const struct req *r, struct msg *m, 
 		return e;
 	}
 	put_entry(s, o, i->nodeid, &st);
-	put_open(o, fh, false);
+	put_open(o, fh, open_flags(s, false));
 	return 0;
 }
 

@@ -69,6 +69,21 @@ wait $pid
 sed 's/^/[sb-fsync] /' /tmp/sync.out
 verdict sb-fsync "$(grep -q "^$hostsha " /tmp/sync.out || echo "host had $hostsha when the guest said synced")"
 
+# The working directory's cache (auto): a file the host rewrites in place
+# (same size, same inode) while the guest has read it shows its new bytes
+# in the guest: names, attributes and the page cache are trusted for 1 s,
+# then checked. The guest polls for 20 s.
+printf 'old-content\n' > /work/share/seen.txt; rm -f /work/share/ready.flag
+timeout -s KILL 120 saevm $SB -- sh -c 'cat seen.txt; : > ready.flag; i=0
+  while [ $i -lt 100 ]; do [ "$(cat seen.txt)" = new-content ] && { echo saw-new; exit 0; }; sleep 0.2; i=$((i + 1)); done
+  exit 3' > /tmp/seen.out 2>&1 &
+pid=$!; n=0
+while [ ! -e /work/share/ready.flag ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
+printf 'new-content\n' > /work/share/seen.txt
+wait $pid; rc=$?
+sed 's/^/[sb-host-change] /' /tmp/seen.out
+verdict sb-host-change-seen "$([ $rc = 0 ] && grep -qx saw-new /tmp/seen.out || echo "rc=$rc: the guest kept the old bytes")"
+
 # A hostile guest in a root sandbox: it cannot give a host file away, set
 # setuid bits or make a device node; the host's files stay root's (the
 # share's owner) without those bits. The rootfs is read-only on the host:

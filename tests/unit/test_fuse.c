@@ -247,6 +247,58 @@ static void test_reads_a_host_file(void **state)
 	assert_int_equal(e, -ENOTDIR);
 }
 
+/* INIT offering `offered`: the flags saevm accepts. */
+static uint32_t init_offering(uint32_t offered)
+{
+	struct req m = begin(FUSE_INIT, 0);
+	t32(&m, 7);
+	t32(&m, 38);
+	t32(&m, 1 << 20);
+	t32(&m, offered);
+	for (int i = 0; i < 12; i++)
+		t32(&m, 0);
+	assert_int_equal(send(&m), 0);
+	return le32_load(rbuf + 28);
+}
+
+/* The cache policy as the replies carry it. auto: entries and attributes
+ * for 1 s, the page cache kept across opens and dropped when refreshed
+ * attributes show a change (AUTO_INVAL_DATA); never: 0 s, no page cache
+ * kept. No file needs a FLUSH on close (FOPEN_NOFLUSH): writes are in
+ * the host file already. */
+static void test_cache_policy_in_replies(void **state)
+{
+	struct error err = { 0 };
+	int32_t e;
+	(void)state;
+	assert_true(init_offering(FUSE_ASYNC_READ | FUSE_AUTO_INVAL_DATA) & FUSE_AUTO_INVAL_DATA);
+	uint64_t dir = lookup(FUSE_ROOT_ID, "dir", &e);
+	uint64_t f = lookup(dir, "hello.txt", &e);
+	assert_int_equal(le64_load(rbuf + 16 + 16), 1); /* entry_valid */
+	assert_int_equal(le64_load(rbuf + 16 + 24), 1); /* attr_valid */
+	open_(f, O_RDONLY, &e);
+	assert_int_equal(e, 0);
+	assert_int_equal(le32_load(rbuf + 16 + 8), FOPEN_KEEP_CACHE | FOPEN_NOFLUSH);
+	struct req m = begin(FUSE_OPENDIR, dir);
+	t32(&m, O_RDONLY);
+	t32(&m, 0);
+	assert_int_equal(send(&m), 0);
+	assert_int_equal(le32_load(rbuf + 16 + 8), 0);
+
+	struct fuse_server *auto_srv = srv;
+	srv = fuse_server_create(root, false, FUSE_CACHE_NEVER, &err);
+	assert_non_null(srv);
+	assert_false(init_offering(FUSE_ASYNC_READ | FUSE_AUTO_INVAL_DATA) & FUSE_AUTO_INVAL_DATA);
+	dir = lookup(FUSE_ROOT_ID, "dir", &e);
+	f = lookup(dir, "hello.txt", &e);
+	assert_int_equal(le64_load(rbuf + 16 + 16), 0);
+	open_(f, O_RDONLY, &e);
+	assert_int_equal(e, 0);
+	assert_int_equal(le32_load(rbuf + 16 + 8), FOPEN_NOFLUSH);
+	fuse_server_destroy(srv);
+	srv = auto_srv;
+}
+
 static void test_creates_writes_and_renames(void **state)
 {
 	int32_t e;
@@ -629,6 +681,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_init_first_and_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reads_a_host_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_policy_in_replies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_creates_writes_and_renames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setattr_keeps_the_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readdir_and_readdirplus, setup, teardown),
