@@ -13,12 +13,17 @@ chmod +x /tmp/bin/saevm
 PATH=/tmp/bin:$PATH
 info() { sed -n "s/.*$1 \([0-9.]*\) s.*/\1/p" "$2" | head -1; }
 mount -t tracefs nodev /sys/kernel/tracing # vmtime --kvm-trace
+el() { awk -v a=$1 -v b=$(cut -d' ' -f1 /proc/uptime) 'BEGIN{printf "%.2f", b-a}'; }
+# The sections to run (BENCH_ONLY="share mem", say); all when empty.
+ONLY=$(cat /rig/bench-only 2>/dev/null)
+want() { [ -z "$ONLY" ] || case " $ONLY " in *" $1 "*) return 0;; *) return 1;; esac; }
 QV=$(cat /rig/qemu-version 2>/dev/null || echo unknown)
 echo "@@B qemu_version=$QV"
 
 # saevm and its peer, QEMU with KVM, run alternately on the same work; see
 # tests/bench/README for why these QEMU options are the fair match. One VM:
 #   vm saevm|qemu MEM PARAMS [disk=FILE] [net=user] [bg] [feat=all|none]
+#      [share=fs|9p] [initrd=FILE] [limit=SECONDS]
 # runs it under vmtime (which stamps the guest's "@@M" marks, the first
 # KVM_RUN, the guest's SYSTEM_OFF and the exit) into /tmp/vm.out.
 # The vCPU features: saevm's --cpu-features all is QEMU's -cpu host, none
@@ -28,22 +33,31 @@ ALTF=none; [ "$CPUF" = none ] && ALTF=all
 echo "@@B alt_cpu_features=$ALTF"
 qcpu() { if [ "$1" = none ]; then echo host,pauth=off,sve=off,pmu=off,kvm-steal-time=off; else echo host; fi; }
 vm() {
-  local v=$1 mem=$2 params=$3 disk='' net='' bg='' feat=$CPUF; shift 3
-  for a in "$@"; do case $a in disk=*) disk=${a#disk=};; net=*) net=${a#net=};; bg) bg=1;; feat=*) feat=${a#feat=};; esac; done
+  local v=$1 mem=$2 params=$3 disk='' net='' bg='' feat=$CPUF share='' initrd=$L2 limit=300; shift 3
+  for a in "$@"; do case $a in disk=*) disk=${a#disk=};; net=*) net=${a#net=};; bg) bg=1;; feat=*) feat=${a#feat=};;
+    share=*) share=${a#share=};; initrd=*) initrd=${a#initrd=};; limit=*) limit=${a#limit=};; esac; done
   if [ "$v" = saevm ]; then
-    set -- /rig/saevm run --cpu-features $feat -k $K -i $L2 -m $mem -c 1 -p "$params" --log-level info --stats
+    set -- /rig/saevm run --cpu-features $feat -k $K -i $initrd -m $mem -c 1 -p "$params" --log-level info --stats
     [ -n "$disk" ] && set -- "$@" -d "$disk"
     [ -n "$net" ] && set -- "$@" -n "$net"
+    [ -n "$share" ] && set -- "$@" --share "$SH,proto=$share"
   else
     set -- qemu-system-aarch64 -M virt,gic-version=3,its=off -accel kvm -cpu $(qcpu $feat) -smp 1 -m $mem \
       -nodefaults -no-user-config -display none -serial stdio -no-reboot \
-      -global virtio-mmio.force-legacy=false -kernel $K -initrd $L2 \
+      -global virtio-mmio.force-legacy=false -kernel $K -initrd $initrd \
       -append "console=ttyAMA0 $params" -device virtio-rng-device
     [ -n "$disk" ] && set -- "$@" -drive if=none,id=d0,file=$disk,format=raw -device virtio-blk-device,drive=d0
     [ "$net" = user ] && set -- "$@" -netdev user,id=n0 -device virtio-net-device,netdev=n0
+    [ "$share" = 9p ] && set -- "$@" -fsdev local,id=f0,path=$SH,security_model=none \
+      -device virtio-9p-device,fsdev=f0,mount_tag=saevm-share0
+    # virtio-fs through vhost-user: virtiofsd (started by vfsd below) maps
+    # the guest's RAM, so it must be shared memory.
+    [ "$share" = fs ] && set -- "$@" -chardev socket,id=c0,path=/tmp/vfsd.sock \
+      -device vhost-user-fs-device,chardev=c0,tag=saevm-share0 \
+      -object memory-backend-memfd,id=mem,size=${mem}M,share=on -machine memory-backend=mem
   fi
   if [ -n "$bg" ]; then vmtime -- "$@" > /tmp/vm.out 2>&1 &
-  else timeout 300 vmtime --kvm-trace -- "$@" > /tmp/vm.out 2>&1; fi
+  else timeout $limit vmtime --kvm-trace -- "$@" > /tmp/vm.out 2>&1; fi
 }
 # From /tmp/vm.out: a mark's time, VMM CPU or guest time, a vmtime stamp, a guest @@G.
 mark_t() { sed -n "s/^@@V mark $1 t=\([0-9.]*\) .*/\1/p" /tmp/vm.out | head -1; }
@@ -82,6 +96,7 @@ boot_rows() {
     'BEGIN{ if (e != "" && o != "") printf "@@B %s=%.4f\n", k, e - o }'
   echo "@@B $v.${p}cpu=$(guest cpu)"
 }
+if want boot; then
 for i in $(seq $N); do
   for v in saevm qemu; do
     boot_rows $v ''
@@ -98,7 +113,9 @@ done
 for i in $(seq $N); do
   for v in saevm qemu; do boot_rows $v alt_ feat=$ALTF; done
 done
+fi # boot
 
+if want exits; then
 # MMIO exit cost: through saevm's dispatch, and a bare KVM_RUN loop.
 # Without an in-kernel GIC, KVM's world switch is the bare loop's; with one
 # (saevm's default), every entry also switches vGIC state.
@@ -109,7 +126,9 @@ for i in $(seq $N); do
   sed -n 's/.*PROBE exits \([0-9]*\) ticks \([0-9]*\) freq \([0-9]*\).*/@@B exit_gic_ns=\1 \2 \3/p' /tmp/e.out | tr -d '\r'
   bare-exit 10000 | sed -n 's/BARE exits \([0-9]*\) ticks \([0-9]*\) freq \([0-9]*\)/@@B bare_ns=\1 \2 \3/p'
 done
+fi # exits
 
+if want blk; then
 # Block, in the guest; the same dd on the backing file in L1 is the limit.
 # BLK_4K: how many 4 KiB reads the guest makes (its bench.n4k=).
 BLK_4K=1024
@@ -136,7 +155,9 @@ exits() { sed -n 's/.*stats: \([0-9]*\) MMIO exits.*/\1/p' "$1"; }
 saevm run -k $K -i $L2 -p "quiet t=blk4k bench.n4k=$BLK_4K" -d /tmp/blk.img --stats > /tmp/s1.out 2>&1
 saevm run -k $K -i $L2 -p 'quiet' -d /tmp/blk.img --stats > /tmp/s0.out 2>&1
 echo "@@B blk_exits_per_req=$(awk -v a=$(exits /tmp/s0.out) -v b=$(exits /tmp/s1.out) -v n=$BLK_4K 'BEGIN{printf "%.2f", (b-a)/n}')"
+fi # blk
 
+if want net; then
 # Network: NET_MIB each way, user and tap; loopback in L1 is the limit.
 # 8 MiB: QEMU's guest -> host takes about 1 s per MiB here.
 NET_MIB=8
@@ -169,7 +190,9 @@ tunctl -t tap0 >/dev/null && ip addr add 192.168.100.1/24 dev tap0 && ip link se
 timeout 300 saevm run -k $K -i $L2 -p 'quiet t=tap' -n tap,ifname=tap0 > /tmp/tap.out 2>&1
 grep '@@B' /tmp/tap.out | tr -d '\r' | sed 's/@@B /@@B tap_/'
 kill $sink 2>/dev/null
+fi # net
 
+if want mem; then
 # Memory outside guest RAM, idle after boot (1 vCPU, 128 MiB, no NIC),
 # both VMMs by one /proc method: Rss of /proc/PID/smaps_rollup (the kernel
 # walks every mapping's page tables) minus the Rss of the guest RAM mapping
@@ -197,21 +220,20 @@ for i in $(seq $N); do
     kill $pid; wait $! 2>/dev/null
   done
 done
+fi # mem
+if want sandbox; then
 # The sandbox (busybox rootfs over virtio-fs): `saevm sandbox -- true` start to
 # exit against `saevm run` of the same kernel to userspace and poweroff,
-# alternately; 8 MiB through the share against virtio-blk above (both on
-# L1's rootfs); stat of a 5,000-file tree, cold and warm, against L1
-# (stat -c without owner names: busybox's default format looks each file's
-# owner up through glibc's NSS, whose misses are negative lookups on the
-# 9p root, which v9fs never caches: a round trip each, 9 per file).
+# alternately.
 R=/rig/rootfs; mkdir -p $R && tar -xf /rig/rootfs.tar -C $R
-el() { awk -v a=$1 -v b=$(cut -d' ' -f1 /proc/uptime) 'BEGIN{printf "%.2f", b-a}'; }
+mkdir -p /work/sbt && cd /work/sbt # the sandbox shares its working directory
 for i in $(seq $N); do
   t0=$(cut -d' ' -f1 /proc/uptime); saevm run -k $K -i $L2 -p quiet -m 256 > /dev/null 2>&1
   echo "@@B run_whole=$(el $t0)"
   t0=$(cut -d' ' -f1 /proc/uptime)
   saevm sandbox -k $K --rootfs $R --cpu-features $CPUF -m 256 -p saevm.times --log-level info -- true > /tmp/sbt.out 2>&1
   echo "@@B sandbox_true=$(el $t0)"
+  grep -m1 'error' /tmp/sbt.out | sed 's/^/@@E sandbox: /' # a sandbox that failed says why in the log
   # Where it went: saevm's setup, the kernel up to the init, the modules,
   # the 9p mounts, the command (guest uptime, from saevm.times).
   echo "@@B sb_setup=$(info 'enters the guest' /tmp/sbt.out)"
@@ -219,31 +241,51 @@ for i in $(seq $N); do
   sed -n 's/.*times (guest uptime, s): init=\([0-9.]*\) modules=\([0-9.]*\) mounted=\([0-9.]*\) command=\([0-9.]*\).*/\1 \2 \3 \4/p' \
     /tmp/sbt.out | awk '{printf "@@B sb_kernel=%s\n@@B sb_modules=%.3f\n@@B sb_mounts=%.3f\n@@B sb_command=%.3f\n", $1, $2-$1, $3-$2, $4-$3}'
 done
-mkdir -p /work/sb && cd /work/sb
-# virtio-fs (the default where the kernel has it) and 9p, alternately.
-for i in $(seq $((N < 3 ? N : 3))); do
-  for proto in fs 9p; do
-    rm -f f.bin; sync; echo 3 > /proc/sys/vm/drop_caches
-    key=$([ $proto = fs ] && echo share || echo share9)
-    saevm sandbox -k $K --rootfs $R --cpu-features $CPUF --share-proto $proto -- sh -c 'up() { cut -d" " -f1 /proc/uptime; }
-      t0=$(up); dd if=/dev/zero of=f.bin bs=1M count=8 conv=fsync 2>/dev/null; t1=$(up)
-      echo 3 > /proc/sys/vm/drop_caches; dd if=f.bin of=/dev/null bs=1M 2>/dev/null; t2=$(up)
-      awk -v a=$t0 -v b=$t1 -v c=$t2 "BEGIN{printf \"@@B KEY_write=%.2f\n@@B KEY_read=%.2f\n\", b-a, c-b}"' 2>&1 |
-      grep '@@B' | sed "s/KEY/$key/"
-  done
-done
-rm -f f.bin
-mkdir -p /work/sb/tree && cd /work/sb/tree
+fi # sandbox
+if want share; then
+# Sharing: one L1 directory, the same guest (the busybox initramfs with the
+# 9p and virtiofs modules, mounted as saevm's sandbox mounts them) and the
+# same work through saevm's virtio-fs and 9p, QEMU's 9p (-fsdev local) and
+# QEMU with Debian 12's virtiofsd (both cache=auto), alternately; the same
+# work in L1 and in the guest's tmpfs are the limits. See tests/bench/README.
+SH=/work/share; SH_MIB=64; SH_4K=512
+SH_N=$(cat /rig/bench-share-samples 2>/dev/null || echo 3)
+echo "@@B share_mib=$SH_MIB"; echo "@@B share_4k_reqs=$SH_4K"
+mkdir -p $SH/tree && cd $SH/tree
 for d in $(seq 50); do mkdir d$d; (cd d$d && for f in $(seq 100); do : > f$f; done); done
-cd /work/sb
+cp /rig/source.tar $SH/source.tar
+cd $SH
 for i in $(seq $N); do
   t0=$(cut -d' ' -f1 /proc/uptime); find tree -type f | xargs stat -c '%n %s %Y' > /dev/null; echo "@@B stat_l1=$(el $t0)"
 done
-for proto in fs 9p; do
-  key=$([ $proto = fs ] && echo stat_share || echo stat_share9)
-  saevm sandbox -k $K --rootfs $R --cpu-features $CPUF --share-proto $proto -- sh -c 'for p in cold warm; do
-    t0=$(cut -d" " -f1 /proc/uptime); find tree -type f | xargs stat -c \"%n %s %Y\" > /dev/null
-    t1=$(cut -d" " -f1 /proc/uptime); echo "@@B KEY_$p=$(awk -v a=$t0 -v b=$t1 "BEGIN{printf \"%.2f\", b-a}")"; done' 2>&1 |
-    grep '@@B' | sed "s/KEY/$key/"
+# The developer step in L1: untar, checksum every file, remove the tree.
+tree_step='tar -xf source.tar -C x && find x -type f | xargs sha256sum > /dev/null && rm -rf x/*'
+mkdir -p /work/l1tree && cp /rig/source.tar /work/l1tree/ && cd /work/l1tree && mkdir -p x
+for i in $(seq $N); do
+  sync; echo 3 > /proc/sys/vm/drop_caches
+  t0=$(cut -d' ' -f1 /proc/uptime); sh -c "$tree_step"; echo "@@B tree_l1=$(el $t0)"
 done
+cd $SH
+vfsd() { # QEMU's virtiofsd on $SH, for one VM (it ends with the VM's connection)
+  rm -f /tmp/vfsd.sock
+  /usr/lib/qemu/virtiofsd --socket-path=/tmp/vfsd.sock -o source=$SH -o cache=auto -o sandbox=chroot \
+    > /tmp/vfsd.log 2>&1 &
+  VFSD_PID=$!
+  for j in $(seq 100); do [ -S /tmp/vfsd.sock ] && return 0; sleep 0.1; done
+  echo "@@B vfsd_failed=$(head -c 300 /tmp/vfsd.log | tr '\n' ' ')"
+}
+for i in $(seq $SH_N); do
+  for proto in fs 9p; do
+    for v in saevm qemu; do
+      sync; echo 3 > /proc/sys/vm/drop_caches
+      [ $v = qemu ] && [ $proto = fs ] && vfsd
+      vm $v 256 "quiet t=share bench.proto=$proto bench.mib=$SH_MIB bench.n4k=$SH_4K" share=$proto initrd=/rig/l2-share.cpio limit=1200
+      results $v sh_write:$SH_MIB sh_read:$SH_MIB | sed "s/@@B $v\./@@B $v.${proto}_/"
+      echo "@@B $v.${proto}_share_devices=$(guest devices | tr ' ' '+')"
+      [ $v = saevm ] && grep -E 'virtio-(fs|9p)\): |saevm-share0: ' /tmp/vm.out | tr -d '\r' | sed 's/^/@@S /'
+      [ -n "${VFSD_PID:-}" ] && { kill $VFSD_PID 2>/dev/null; wait $VFSD_PID 2>/dev/null; VFSD_PID=; }
+    done
+  done
+done
+fi # share
 echo "@@B done"

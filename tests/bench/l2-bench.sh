@@ -47,5 +47,34 @@ case " $(cat /proc/cmdline) " in
   *" t=blk4k "*) dd if=/dev/vda of=/dev/null bs=4k count=$n4k iflag=direct 2>/dev/null ;;
   *" t=user "*) dhcp_up; net_bench 10.0.2.2 1 ;;
   *" t=tap "*) ip link set eth0 up; ip addr add 192.168.100.2/24 dev eth0; net_bench 192.168.100.1 3 ;;
+  *" t=share "*) # the share (tag saevm-share0) over bench.proto=9p|fs, at /mnt
+    # as saevm's sandbox mounts a share: 9p with msize 512000 and
+    # cache=loose, virtio-fs with the server's cache policy.
+    proto=$(sed -n 's/.*bench\.proto=\([0-9a-z]*\).*/\1/p' /proc/cmdline)
+    mib=$(sed -n 's/.*bench\.mib=\([0-9]*\).*/\1/p' /proc/cmdline)
+    if [ "$proto" = 9p ]; then
+      mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose saevm-share0 /mnt
+    else
+      mount -t virtiofs saevm-share0 /mnt
+    fi || { echo "@@G share mount failed"; exit 0; }
+    cd /mnt
+    step sh_write dd if=/dev/zero of=f.bin bs=1M count=$mib conv=fsync 2>/dev/null
+    echo 3 > /proc/sys/vm/drop_caches
+    step sh_read dd if=f.bin of=/dev/null bs=1M 2>/dev/null
+    step sh_4k dd if=f.bin of=/dev/null bs=4k count=$n4k iflag=direct 2>/dev/null
+    rm -f f.bin
+    # stat of the 5,000-file tree L1 made, cold then warm (stat -c without
+    # owner names, which busybox would look up through NSS).
+    echo 3 > /proc/sys/vm/drop_caches
+    step sh_stat_cold sh -c "find tree -type f | xargs stat -c '%n %s %Y' > /dev/null"
+    step sh_stat_warm sh -c "find tree -type f | xargs stat -c '%n %s %Y' > /dev/null"
+    # A developer's step: untar a source tree, checksum every file, remove
+    # it; in the share, then in the guest's tmpfs (the guest's own limit).
+    # The tarball is copied to the tmpfs first, outside the timing.
+    cp source.tar /tmp/source.tar
+    tree() { mkdir -p x && tar -xf /tmp/source.tar -C x && find x -type f | xargs sha256sum > /dev/null && rm -rf x; }
+    step sh_tree tree
+    mkdir -p /tmp/t && mount -t tmpfs tmpfs /tmp/t && cd /tmp/t && step tmpfs_tree tree
+    cd /; umount /tmp/t; umount /mnt ;;
   *" t=idle "*) echo "@@L2 idle"; sleep 30 ;;
 esac

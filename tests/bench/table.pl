@@ -14,6 +14,7 @@ while (<$f>) {
   if ($v =~ /^(\d+) (\d+) (\d+)$/) { $v = $2 / $3 / $1 * 1e6; }   # exits ticks freq -> us/exit
   if ($v !~ /^-?[0-9.]+$/) { $word{$k} //= $v; next; }
   push @{$s{$k}}, $v;
+  push @{$s{'saevm.tmpfs_tree'}}, $v if $k =~ /^saevm\.(fs|9p)_tmpfs_tree$/;   # the guest's own limit
 }
 sub stats { my @v = sort { $a <=> $b } @{$_[0] || []}; return () unless @v;
   my $m = @v % 2 ? $v[$#v/2] : ($v[@v/2-1] + $v[@v/2]) / 2; return ($m, $v[0], $v[-1], scalar @v); }
@@ -90,9 +91,26 @@ cmp_row("VMM's CPU per MiB, host -> guest (ms)", 'user_rx_cpu', $ms, '<=', 0.8);
 cmp_row("VMM's CPU per MiB, guest -> host (ms)", 'user_tx_cpu', $ms, '<=', 0.8);
 cmp_row("  the guest's own CPU per MiB, host -> guest (ms)", 'user_rx_guest', $ms);
 cmp_row("  the guest's own CPU per MiB, guest -> host (ms)", 'user_tx_guest', $ms);
+my ($smib, $s4k) = (med('share_mib') // 64, med('share_4k_reqs') // 512);
+for my $p (['fs', 'virtio-fs', 'QEMU + virtiofsd'], ['9p', 'virtio-9p', "QEMU's 9p"]) {
+  my ($k, $what, $peer) = @$p;
+  print "-- share over $what: saevm against $peer (one L1 directory, the same guest and work) --\n";
+  $chart_tag = ", $k";
+  cmp_row("$smib MiB write + fsync (MiB/s)", "${k}_sh_write", per($smib), '>=', 1.0);
+  cmp_row("$smib MiB sequential read (MiB/s)", "${k}_sh_read", per($smib), '>=', 1.0);
+  cmp_row('4 KiB O_DIRECT reads, QD1 (requests/s)', "${k}_sh_4k", per($s4k), '>=', 1.0);
+  cmp_row('stat 5,000 files, cold (s)', "${k}_sh_stat_cold", $id, '<=', 1.0);
+  cmp_row('stat 5,000 files, warm (s)', "${k}_sh_stat_warm", $id, '<=', 1.0);
+  cmp_row('untar + sha256sum + rm, busybox source (s)', "${k}_sh_tree", $id, '<=', 1.0);
+  cmp_row("  the same in the guest's tmpfs (s)", "${k}_tmpfs_tree", $id);
+  cmp_row("VMM's CPU per MiB, write (ms)", "${k}_sh_write_cpu", $ms);
+  cmp_row("VMM's CPU per MiB, read (ms)", "${k}_sh_read_cpu", $ms);
+}
+$chart_tag = '';
 # The same guest work: what the guest saw under each VMM.
 for my $w (['devices', "guest's virtio devices (id:driver), boot"], ['blk_devices', '... block rows'],
-           ['net_devices', '... network rows'], ['cpu', "guest's CPU features"],
+           ['net_devices', '... network rows'], ['fs_share_devices', '... virtio-fs rows'],
+           ['9p_share_devices', '... 9p rows'], ['cpu', "guest's CPU features"],
            ['alt_cpu', "... with vCPU features $alt"]) {
   my ($a, $b) = ($word{"saevm.$w->[0]"} // '?', $word{"qemu.$w->[0]"} // '?');
   s/\+/ /g for $a, $b;
@@ -126,7 +144,7 @@ row('user: guest -> host (MiB/s)', 'saevm.user_tx', per($net), $net / (med('lo_t
 row('tap: host -> guest (MiB/s)', 'tap_rx', per($net), $net / (med('lo_rx') || 1), 'vs loopback in L1');
 row('tap: guest -> host (MiB/s)', 'tap_tx', per($net), $net / (med('lo_tx') || 1), 'vs loopback in L1');
 row('MMIO exits per packet (user)', 'user_exits_per_packet', $id);
-print "-- sandbox (busybox rootfs over virtio-9p, msize 512 KiB, cache=loose) --\n";
+print "-- sandbox (busybox rootfs over virtio-fs) --\n";
 row('saevm run: start -> userspace -> poweroff -> exit (s)', 'run_whole', $id, undef, 'the limit');
 row('saevm sandbox -- true: start -> exit (s)', 'sandbox_true', $id, med('run_whole'), '<= 1.2x run');
 row('  setup: start -> first KVM_RUN (ms)', 'sb_setup', $ms);
@@ -135,15 +153,22 @@ row('  the init loads its modules (s)', 'sb_modules', $id);
 row('  mounts the root and the share (s)', 'sb_mounts', $id);
 row('  runs the command (s)', 'sb_command', $id);
 row('  saevm start -> the init said READY (s)', 'sb_init_up', $id);
-row('8 MiB read through the share, virtio-fs (MiB/s)', 'share_read', per(8), 64 / (med('saevm.blk_read') || 1), '>= 0.8x virtio-blk');
-row('8 MiB write + fsync through the share, virtio-fs (MiB/s)', 'share_write', per(8), 64 / (med('saevm.blk_write') || 1), '>= 0.8x virtio-blk');
-row('  the same read over 9p (MiB/s)', 'share9_read', per(8), 64 / (med('saevm.blk_read') || 1));
-row('  the same write + fsync over 9p (MiB/s)', 'share9_write', per(8), 64 / (med('saevm.blk_write') || 1));
+print "-- share (the rows above), against virtio-blk, L1 and the guest's tmpfs --\n";
+row("virtio-fs: $smib MiB read (MiB/s)", 'saevm.fs_sh_read', per($smib), 64 / (med('saevm.blk_read') || 1), '>= 0.8x virtio-blk');
+row("virtio-fs: $smib MiB write + fsync (MiB/s)", 'saevm.fs_sh_write', per($smib), 64 / (med('saevm.blk_write') || 1), '>= 0.8x virtio-blk');
+row('virtio-fs: 4 KiB O_DIRECT reads, QD1 (req/s)', 'saevm.fs_sh_4k', per($s4k), (med('blk_4k_reqs') // 1024) / (med('saevm.blk_4k') || 1e9), 'vs virtio-blk');
+row("  9p: $smib MiB read (MiB/s)", 'saevm.9p_sh_read', per($smib), 64 / (med('saevm.blk_read') || 1));
+row("  9p: $smib MiB write + fsync (MiB/s)", 'saevm.9p_sh_write', per($smib), 64 / (med('saevm.blk_write') || 1));
+row('  9p: 4 KiB O_DIRECT reads, QD1 (req/s)', 'saevm.9p_sh_4k', per($s4k), (med('blk_4k_reqs') // 1024) / (med('saevm.blk_4k') || 1e9));
 row('stat 5,000 files in L1 (s)', 'stat_l1', $id, undef, 'the limit');
-row('  the same through the share, virtio-fs, cold (s)', 'stat_share_cold', $id, med('stat_l1'), '<= 5x L1');
-row('  the same, warm (s)', 'stat_share_warm', $id, med('stat_l1'), '<= 1.5x L1');
-row('  the same over 9p, cold (s)', 'stat_share9_cold', $id, med('stat_l1'));
-row('  the same over 9p, warm (s)', 'stat_share9_warm', $id, med('stat_l1'));
+row('  virtio-fs, cold (s)', 'saevm.fs_sh_stat_cold', $id, med('stat_l1'), '<= 5x L1');
+row('  virtio-fs, warm (s)', 'saevm.fs_sh_stat_warm', $id, med('stat_l1'), '<= 1.5x L1');
+row('  9p, cold (s)', 'saevm.9p_sh_stat_cold', $id, med('stat_l1'));
+row('  9p, warm (s)', 'saevm.9p_sh_stat_warm', $id, med('stat_l1'));
+row('untar + sha256sum + rm in L1 (s)', 'tree_l1', $id, undef, 'the limit');
+row("  in the guest's tmpfs, under saevm (s)", 'saevm.tmpfs_tree', $id, undef, 'the limit');
+row('  through virtio-fs (s)', 'saevm.fs_sh_tree', $id, med('saevm.tmpfs_tree'), "<= 3x the guest's tmpfs");
+row('  through 9p (s)', 'saevm.9p_sh_tree', $id, med('saevm.tmpfs_tree'));
 
 exit 0 unless $ARGV[1];
 # The chart: one bar per saevm/QEMU row on a log scale around 1x, green

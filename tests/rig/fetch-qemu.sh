@@ -3,13 +3,14 @@
 # libraries it loads, as a tree that mk-initramfs.sh --tree puts into L1's
 # root: the peer `make bench` runs next to saevm. Everything comes from
 # Debian's arm64 packages (apt-get download + dpkg-deb -x). Idempotent: a
-# complete cache is reused. Prints the tree's path.
+# complete cache is reused. Prints the tree's path. Beside it, QEMU's
+# virtiofsd (from qemu-system-common), the virtio-fs peer.
 #
 #   tests/rig/fetch-qemu.sh [CACHE]   CACHE as for fetch.sh
 set -euo pipefail
 CACHE=${1:-${SAEVM_RIG_CACHE:-$HOME/.cache/saevm-rig}}
 Q=$CACHE/qemu
-if [[ -f $Q/.complete ]]; then echo "$Q/tree"; exit 0; fi
+if [[ -f $Q/.complete && -x $Q/tree/usr/lib/qemu/virtiofsd ]]; then echo "$Q/tree"; exit 0; fi
 APT=(apt-get -q -o DPkg::Lock::Timeout=900 -o Acquire::Retries=3)
 apt-cache show qemu-system-arm:arm64 >/dev/null 2>&1 || "${APT[@]}" update >&2
 rm -rf "$Q"; mkdir -p "$Q/debs" "$Q/x" "$Q/tree"; chmod 755 "$Q" "$Q/debs"
@@ -17,11 +18,13 @@ rm -rf "$Q"; mkdir -p "$Q/debs" "$Q/x" "$Q/tree"; chmod 755 "$Q" "$Q/debs"
 # libraries the binary really loads go into the tree (below).
 mapfile -t PKGS < <(apt-cache depends --recurse --no-recommends --no-suggests \
     --no-conflicts --no-breaks --no-replaces --no-enhances qemu-system-arm:arm64 |
-  grep -E '^(qemu-system-arm|zlib1g|lib[^ ]*):arm64$' | sort -u)
+  grep -E '^(qemu-system-arm|qemu-system-common|zlib1g|lib[^ ]*):arm64$' | sort -u)
 (cd "$Q/debs" && "${APT[@]}" download "${PKGS[@]}" >&2)
 for deb in "$Q"/debs/*.deb; do dpkg-deb -x "$deb" "$Q/x"; done
 BIN=usr/bin/qemu-system-aarch64
+VFSD=usr/lib/qemu/virtiofsd
 [[ -x $Q/x/$BIN ]] || { echo "fetch-qemu: no $BIN in qemu-system-arm" >&2; exit 1; }
+[[ -x $Q/x/$VFSD ]] || { echo "fetch-qemu: no $VFSD in qemu-system-common" >&2; exit 1; }
 # The NEEDED closure, found in the extracted tree's library directories.
 find_lib() {
   local d
@@ -31,7 +34,7 @@ find_lib() {
   return 1
 }
 declare -A have=()
-todo=("$BIN")
+todo=("$BIN" "$VFSD")
 while ((${#todo[@]})); do
   f=${todo[0]}; todo=("${todo[@]:1}")
   [[ -n ${have[$f]:-} ]] && continue; have[$f]=1
