@@ -30,14 +30,15 @@ int kernel_image_parse(const uint8_t *bytes, size_t len, uint64_t file_size, con
 		    memcmp(bytes, wrong_formats[i].magic, wrong_formats[i].len) == 0)
 			return err_set(err, EXIT_BAD_KERNEL, "kernel %s is %s", what,
 				       wrong_formats[i].what);
-	if (len < ARM64_IMAGE_HEADER_SIZE || file_size < ARM64_IMAGE_HEADER_SIZE)
-		return err_set(err, EXIT_BAD_KERNEL,
-			       "kernel %s is too short for an arm64 Image (%llu bytes)", what,
-			       (unsigned long long)file_size);
-	if (le32_load(bytes + 56) != ARM64_IMAGE_MAGIC)
-		return err_set(err, EXIT_BAD_KERNEL,
-			       "kernel %s is not an arm64 Image (no \"ARM\\x64\" magic at offset 56)",
-			       what);
+	if (file_size == 0 || len == 0)
+		return err_set(err, EXIT_BAD_KERNEL, "kernel %s is empty", what);
+	if (len < ARM64_IMAGE_HEADER_SIZE || file_size < ARM64_IMAGE_HEADER_SIZE ||
+	    le32_load(bytes + 56) != ARM64_IMAGE_MAGIC) {
+		out->raw = true;
+		out->text_offset = RAW_BINARY_OFFSET;
+		out->image_size = out->file_size = file_size;
+		return 0;
+	}
 	flags = le64_load(bytes + 24);
 	out->text_offset = le64_load(bytes + 8);
 	out->image_size = le64_load(bytes + 16);

@@ -10,6 +10,7 @@
 
 #include "../vmm/kvm.h"
 #include "../vmm/kvm_uapi.h"
+#include "../vmm/log.h"
 
 static int open_regular(const char *path, const char *what, uint64_t *size, struct error *err)
 {
@@ -52,7 +53,12 @@ static int check_kernel(struct boot_files *files, uint64_t kernel_size, struct e
 
 	if (r < 0)
 		return err_errno(err, EXIT_NO_INPUT, -r, "cannot read kernel %s", files->kernel_path);
-	return kernel_image_parse(header, got, kernel_size, files->kernel_path, &files->kernel, err);
+	if (kernel_image_parse(header, got, kernel_size, files->kernel_path, &files->kernel, err) < 0)
+		return -1;
+	if (files->kernel.raw)
+		log_info("kernel %s has no arm64 Image header: booting it as a raw binary at RAM base + 0x%x "
+			 "(entered there, x0 = the device tree)", files->kernel_path, RAW_BINARY_OFFSET);
+	return 0;
 }
 
 int boot_files_open(struct boot_files *files, const char *kernel_path, const char *initrd_path,

@@ -8,7 +8,7 @@ const struct exit_code_info exit_code_table[] = {
 	{ EXIT_GUEST_POWEROFF, "the guest powered off (PSCI SYSTEM_OFF), or --dump-dtb/--help/version finished" },
 	{ 1, "1-63: the exit code the guest set through the saevm,exit device" },
 	{ EXIT_USAGE, "bad command line: unknown option, malformed value, impossible combination" },
-	{ EXIT_BAD_KERNEL, "the kernel is not a bootable arm64 Image (bad magic, truncated, big-endian, compressed)" },
+	{ EXIT_BAD_KERNEL, "the kernel cannot boot (empty, big-endian, compressed, an ELF vmlinux)" },
 	{ EXIT_NO_INPUT, "a file named on the command line is missing or unreadable" },
 	{ EXIT_NO_FIT, "kernel + initrd + device tree do not fit in the guest RAM given with -m" },
 	{ EXIT_DISK_IN_USE, "a disk image is in use (locked) by another VM or program" },

@@ -17,7 +17,7 @@ mk_image() { # file image_size flags
 mk_image "$T/Image" $((96 << 20)) 2
 mk_image "$T/Image-be" $((16 << 20)) 3
 printf '\x1f\x8b\x08\x00rest-of-a-gzip-file-padding-padding-padding-padding-padding' > "$T/vmlinuz.gz"
-head -c 4096 /dev/urandom > "$T/random.bin"
+truncate -s 80M "$T/raw.bin" # no Image header: a raw binary, loaded whole
 : > "$T/empty"
 truncate -s 100M "$T/big.cpio"
 truncate -s 1M "$T/disk.img"
@@ -48,10 +48,10 @@ expect 66 "cannot open kernel missing-Image" -- run -k missing-Image
 expect 66 "is not a regular file"         -- run -k /
 expect 66 "cannot open initrd nope.cpio"  -- run -k Image -i nope.cpio
 expect 66 "initrd empty is empty"         -- run -k Image -i empty
-expect 65 "not an arm64 Image"            -- run -k random.bin
+expect 67 "kernel (80 MiB)"               -- run -k raw.bin -m 64
 expect 65 "gzip-compressed"               -- run -k vmlinuz.gz
 expect 65 "big-endian"                    -- run -k Image-be
-expect 65 "too short"                     -- run -k empty
+expect 65 "kernel empty is empty"         -- run -k empty
 expect 67 "raise -m"                      -- run -k Image -m 64
 expect 67 "initrd (100 MiB)"              -- run -k Image -m 128 -i big.cpio
 expect 66 "cannot open disk nodisk.img"  -- run -k Image -d nodisk.img

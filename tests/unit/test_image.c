@@ -53,32 +53,38 @@ static void test_legacy_zero_image_size(void **state)
 	assert_int_equal(img.image_size, 5 << 20);
 }
 
-static void test_truncated(void **state)
+/* A file without the Image header is a raw binary (a bare-metal test):
+ * loaded at RAM base + 0x80000, all of it, whatever its size. Only an
+ * empty file is refused. */
+static void test_raw_binaries(void **state)
 {
 	uint8_t h[64];
 	struct kernel_image img;
 	struct error err = { 0 };
+	struct boot_layout lay;
 
 	(void)state;
 	make_header(h, 0, 0x1000000, 0);
-	assert_int_equal(kernel_image_parse(h, 40, 40, "short", &img, &err), -1);
-	assert_int_equal(err.code, EXIT_BAD_KERNEL);
-	ASSERT_ERR_CONTAINS(&err, "too short");
-}
-
-static void test_bad_magic(void **state)
-{
-	uint8_t h[64];
-	struct kernel_image img;
-	struct error err = { 0 };
-
-	(void)state;
+	h[59] = 0x65; /* no magic */
+	assert_int_equal(kernel_image_parse(h, sizeof(h), 4096, "x.flat", &img, &err), 0);
+	assert_true(img.raw);
+	assert_int_equal(img.text_offset, 0x80000);
+	assert_int_equal(img.file_size, 4096);
+	assert_int_equal(img.image_size, 4096);
+	assert_int_equal(boot_layout_plan(0x40000000, 128 << 20, &img, 0, &lay, &err), 0);
+	assert_int_equal(lay.kernel_gpa, 0x40080000);
+	/* shorter than a header: raw too */
+	assert_int_equal(kernel_image_parse(h, 40, 40, "tiny", &img, &err), 0);
+	assert_true(img.raw);
+	assert_int_equal(img.file_size, 40);
+	/* a real header is never taken for raw */
 	make_header(h, 0, 0x1000000, 0);
-	h[59] = 0x65;
-	assert_int_equal(kernel_image_parse(h, sizeof(h), 4096, "x.bin", &img, &err), -1);
+	assert_int_equal(kernel_image_parse(h, sizeof(h), 4096, "Image", &img, &err), 0);
+	assert_false(img.raw);
+	/* empty: refused */
+	assert_int_equal(kernel_image_parse(h, 0, 0, "empty", &img, &err), -1);
 	assert_int_equal(err.code, EXIT_BAD_KERNEL);
-	ASSERT_ERR_CONTAINS(&err, "not an arm64 Image");
-	ASSERT_ERR_CONTAINS(&err, "x.bin");
+	ASSERT_ERR_CONTAINS(&err, "kernel empty is empty");
 }
 
 static void test_big_endian_refused(void **state)
@@ -205,8 +211,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_header),
 		cmocka_unit_test(test_legacy_zero_image_size),
-		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_bad_magic),
+		cmocka_unit_test(test_raw_binaries),
 		cmocka_unit_test(test_big_endian_refused),
 		cmocka_unit_test(test_compressed_and_elf),
 		cmocka_unit_test(test_image_size_smaller_than_file),
