@@ -499,6 +499,8 @@ static int set_net(struct vm_config *c, const char *v, struct error *e)
 }
 
 static int set_no_rng(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->rng = false; return 0; }
+static int set_nodefaults(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->nodefaults = true; return 0; }
+static int unset_nodefaults(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->nodefaults = false; return 0; }
 static int unset_no_rng(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->rng = true; return 0; }
 static int unset_reboot(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->reboot = false; return 0; }
 static int set_stats(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->stats = true; return 0; }
@@ -560,6 +562,9 @@ static const struct option_def options[] = {
 	  "                               changes go to an overlay in its RAM and end with it)" },
 	{ "console", 0, true, set_console, NULL, "KIND", "serial (ttyS0, default) or virtio (hvc0; the UART stays for earlycon)" },
 	{ "no-rng", 0, false, set_no_rng, unset_no_rng, NULL, "no virtio-rng entropy device (default: one, fed by getrandom)" },
+	{ "nodefaults", 0, false, set_nodefaults, unset_nodefaults, NULL,
+	  "run: add nothing to -p (no console=) and no device not asked for (no virtio-rng), as\n"
+	  "                               kvmtool's option: for bare-metal tests that read every word of their command line" },
 	{ "name", 0, true, set_name, NULL, "NAME", "a name for this VM (default saevm-PID; its control socket's name)" },
 	{ "config", 0, true, set_config, NULL, "FILE", "read options from FILE (see vmm.conf.example); the command line wins" },
 	{ "console-log", 0, true, set_console_log, NULL, "FILE", "also write everything the guest prints to FILE" },
@@ -776,6 +781,10 @@ static bool names_console(const char *params, const char *dev)
 int cli_kernel_cmdline(const struct vm_config *cfg, char *buf, size_t size)
 {
 	const char *user = cfg->params ? cfg->params : "";
+	if (cfg->nodefaults) {
+		int n = snprintf(buf, size, "%s", user);
+		return n < 0 || (size_t)n >= size ? -1 : n;
+	}
 	/* With the virtio console, the UART is named first: hvc0 exists only
 	 * once virtio_console is loaded, and a distribution's initrd often has
 	 * no such module, so without a console its init has no /dev/console
@@ -818,7 +827,7 @@ void cli_print_help(FILE *out)
 	fprintf(out,
 		"\nThe kernel command line is exactly what -p gives, except that console=ttyS0\n"
 		"(console=hvc0 with --console virtio) is put in front when it names no\n"
-		"console=. Nothing else is added.\n"
+		"console=. Nothing else is added; with --nodefaults, not even that.\n"
 		"Console: the guest's ttyS0 is this terminal. Ctrl-A x quits, Ctrl-A Ctrl-A\n"
 		"sends Ctrl-A; Ctrl-C goes to the guest. Exit codes: saevm help exit-codes.\n");
 }

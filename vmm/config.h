@@ -97,6 +97,7 @@ struct vm_config {
 	struct nic_config nics[VM_MAX_NICS];
 	unsigned nnics;
 	bool rng;                /* virtio-rng (default on) */
+	bool nodefaults;         /* run: nothing added to -p, no device not asked for (no RNG) */
 	const char *console_log; /* everything the guest printed, also to this file */
 	unsigned timeout_s;      /* 0: none */
 	bool stats;              /* per-device counters on stderr at exit */

@@ -201,7 +201,7 @@ int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 		r = vm_add_device(vm, virtio_console_create(slot_base(slot), slot_spi(slot), &env, &vm->console, err), err);
 		slot++;
 	}
-	if (r == 0 && cfg->rng)
+	if (r == 0 && cfg->rng && !cfg->nodefaults)
 		r = vm_add_device(vm, virtio_rng_create(slot_base(slot), slot_spi(slot), &env, err), err);
 	return r;
 }

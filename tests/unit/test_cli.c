@@ -149,6 +149,17 @@ static void test_cmdline_console_rule(void **state)
 	}
 	cfg.params = "this is far too long for a buffer of sixty-four bytes, really it is";
 	assert_int_equal(cli_kernel_cmdline(&cfg, buf, sizeof(buf)), -1);
+	/* --nodefaults: -p exactly, even empty; and no RNG */
+	const char *argv[] = { "saevm", "run", "-k", "t.flat", "--nodefaults", "-p", "exit 3", NULL };
+	struct error err = { 0 };
+	assert_int_equal(cli_parse(7, (char **)argv, &cfg, &err), 0);
+	assert_true(cfg.nodefaults);
+	assert_int_equal(cli_kernel_cmdline(&cfg, buf, sizeof(buf)), 6);
+	assert_string_equal(buf, "exit 3");
+	cfg.params = NULL;
+	assert_int_equal(cli_kernel_cmdline(&cfg, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	vm_config_free(&cfg);
 }
 
 static void test_set_option_shared_with_config(void **state)
