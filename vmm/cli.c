@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "config_file.h"
+#include "console_exit.h"
 #include "control.h"
 
 #include <arpa/inet.h>
@@ -519,6 +520,15 @@ static int set_share_proto(struct vm_config *c, const char *v, struct error *e)
 static int set_rootfs_writable(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->rootfs_writable = true; return 0; }
 static int unset_rootfs_writable(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->rootfs_writable = false; return 0; }
 static int set_console_log(struct vm_config *c, const char *v, struct error *e) { (void)e; c->console_log = v; return 0; }
+static int set_exit_on_console(struct vm_config *c, const char *v, struct error *e)
+{
+	struct console_exit check;
+
+	if (console_exit_init(&check, v, e) < 0)
+		return -1;
+	c->exit_on_console = v;
+	return 0;
+}
 static int set_config(struct vm_config *c, const char *v, struct error *e) { (void)e; c->config_path = v; return 0; }
 
 static int set_timeout(struct vm_config *c, const char *v, struct error *e)
@@ -568,6 +578,9 @@ static const struct option_def options[] = {
 	{ "name", 0, true, set_name, NULL, "NAME", "a name for this VM (default saevm-PID; its control socket's name)" },
 	{ "config", 0, true, set_config, NULL, "FILE", "read options from FILE (see vmm.conf.example); the command line wins" },
 	{ "console-log", 0, true, set_console_log, NULL, "FILE", "also write everything the guest prints to FILE" },
+	{ "exit-on-console", 0, true, set_exit_on_console, NULL, "PATTERN",
+	  "exit when the guest prints PATTERN and a number, with that number (mod 256) as the status;\n"
+	  "                               kvm-unit-tests: its 'EXIT: STATUS=N', decoded as its runner does (N >> 1)" },
 	{ "timeout", 0, true, set_timeout, NULL, "SECONDS", "stop the VM after SECONDS (exit code 85)" },
 	{ "stats", 0, false, set_stats, unset_stats, NULL, "print per-device counters on stderr at exit" },
 	{ "no-seccomp", 0, false, set_no_seccomp, unset_no_seccomp, NULL, "run without the seccomp system-call filter" },

@@ -99,6 +99,7 @@ struct vm_config {
 	bool rng;                /* virtio-rng (default on) */
 	bool nodefaults;         /* run: nothing added to -p, no device not asked for (no RNG) */
 	const char *console_log; /* everything the guest printed, also to this file */
+	const char *exit_on_console; /* --exit-on-console PATTERN (checked by the CLI), or NULL */
 	unsigned timeout_s;      /* 0: none */
 	bool stats;              /* per-device counters on stderr at exit */
 	bool no_seccomp;         /* run without the seccomp filter */

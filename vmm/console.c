@@ -80,10 +80,13 @@ void console_kick(struct console *con)
 
 void console_write(struct console *con, const uint8_t *bytes, size_t len)
 {
-	bool was_empty;
+	bool was_empty, exited = false;
 	size_t room, n, tail;
+	int status = 0;
 
 	pthread_mutex_lock(&con->lock);
+	if (con->exit_watch)
+		exited = console_exit_feed(con->exit_watch, bytes, len, &status);
 	was_empty = con->ring_len == 0;
 	room = CONSOLE_OUT_RING - con->ring_len;
 	n = len < room ? len : room;
@@ -96,6 +99,16 @@ void console_write(struct console *con, const uint8_t *bytes, size_t len)
 		atomic_fetch_add(&con->dropped_bytes, len - n);
 	if (was_empty && n) /* the I/O thread drains everything once woken */
 		console_kick(con);
+	if (exited)
+		con->on_exit_status(con->exit_opaque, status);
+}
+
+void console_watch_exit(struct console *con, struct console_exit *watch, void (*fn)(void *opaque, int status),
+			void *opaque)
+{
+	con->on_exit_status = fn;
+	con->exit_opaque = opaque;
+	con->exit_watch = watch;
 }
 
 void console_set_log(struct console *con, int fd)

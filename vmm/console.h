@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "console_exit.h"
 #include "error.h"
 
 #define CONSOLE_OUT_RING (64 * 1024)
@@ -43,6 +44,9 @@ struct console {
 	atomic_ulong written_bytes;
 
 	int log_fd;           /* --console-log: a copy of all output, or -1 */
+	struct console_exit *exit_watch; /* --exit-on-console, or NULL; fed under the lock */
+	void (*on_exit_status)(void *opaque, int status);
+	void *exit_opaque;
 	console_sink_fn sink;
 	void *sink_opaque;
 	console_quit_fn on_quit;
@@ -79,6 +83,10 @@ void console_write(struct console *con, const uint8_t *bytes, size_t len);
 void console_kick(struct console *con);
 /* Also writes all guest output to fd (--console-log). */
 void console_set_log(struct console *con, int fd);
+/* --exit-on-console: `watch` sees all output; fn(opaque, status) is called
+ * once, on the writing thread, outside the console's lock. */
+void console_watch_exit(struct console *con, struct console_exit *watch, void (*fn)(void *opaque, int status),
+			void *opaque);
 
 /* The escape-key filter, pure for tests: turns `in` into the bytes for the
  * guest in `out` (at most 2 per input byte) and returns their count;

@@ -107,6 +107,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct sandbox *sandbo
 	return 0;
 }
 
+/* --exit-on-console: the guest printed its verdict; it is saevm's status. */
+static void guest_printed_status(void *opaque, int status)
+{
+	log_info("the guest printed exit status %d on its console (--exit-on-console)", status);
+	vm_request_stop(opaque, status, NULL);
+}
+
 int vm_open_console_and_control(struct vm *vm, struct error *err)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -120,6 +127,11 @@ int vm_open_console_and_control(struct vm *vm, struct error *err)
 		if (vm->console_log_fd < 0)
 			return err_errno(err, EXIT_NO_INPUT, errno, "cannot create the console log %s", cfg->console_log);
 		console_set_log(&vm->console, vm->console_log_fd);
+	}
+	if (cfg->exit_on_console) {
+		if (console_exit_init(&vm->exit_watch, cfg->exit_on_console, err) < 0)
+			return -1;
+		console_watch_exit(&vm->console, &vm->exit_watch, guest_printed_status, vm);
 	}
 	if (!cfg->dump_dtb_path) {
 		vm->control_fd = control_listen(cfg->name, vm->control_path, sizeof(vm->control_path), err);

@@ -96,6 +96,7 @@ struct vm {
 	struct irqchip irq;
 	struct mmio_bus bus;
 	struct console console;
+	struct console_exit exit_watch; /* --exit-on-console */
 	struct vcpu *vcpus;
 	unsigned ncpus;
 	unsigned host_cpus; /* online when saevm started: the seccomp filter hides /sys later */

@@ -52,6 +52,7 @@ expect 67 "kernel (80 MiB)"               -- run -k raw.bin -m 64
 expect 65 "gzip-compressed"               -- run -k vmlinuz.gz
 expect 65 "big-endian"                    -- run -k Image-be
 expect 65 "kernel empty is empty"         -- run -k empty
+expect 64 "--exit-on-console: the pattern" -- run -k Image --exit-on-console ""
 expect 67 "raise -m"                      -- run -k Image -m 64
 expect 67 "initrd (100 MiB)"              -- run -k Image -m 128 -i big.cpio
 expect 66 "cannot open disk nodisk.img"  -- run -k Image -d nodisk.img
