@@ -84,7 +84,7 @@ static const long always_allowed[] = {
 	__NR_getpid, __NR_gettid, __NR_exit, __NR_exit_group, __NR_close, __NR_fdatasync, __NR_fsync,
 	__NR_fallocate, __NR_clock_gettime, __NR_clock_nanosleep, __NR_nanosleep, __NR_sched_yield,
 	__NR_getrandom, __NR_accept4, __NR_fcntl, __NR_lseek, __NR_unlinkat, __NR_fstat,
-	__NR_newfstatat, __NR_eventfd2, __NR_epoll_create1, __NR_restart_syscall, __NR_sched_getaffinity, __NR_getuid,
+	__NR_newfstatat, __NR_eventfd2, __NR_timerfd_settime, __NR_epoll_create1, __NR_restart_syscall, __NR_sched_getaffinity, __NR_getuid,
 	__NR_geteuid,
 #ifdef __NR_poll
 	OPT(__NR_poll)

@@ -140,7 +140,7 @@ int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 	if (r == 0)
 		r = vm_add_device(vm, pvpanic_create(PVPANIC_BASE, guest_panic, vm, err), err);
 	if (r == 0)
-		r = vm_add_device(vm, rtc_pl031_create(RTC_PL031_BASE, NULL, err), err);
+		r = vm_add_device(vm, rtc_pl031_create(RTC_PL031_BASE, RTC_SPI, &vm->irq, NULL, err), err);
 	for (unsigned i = 0; i < cfg->ndisks; i++) {
 		struct disk *d = disks[i];
 		disks[i] = NULL; /* ours now, even on failure */

@@ -36,6 +36,8 @@
 #define VIRTIO_MMIO_BASE 0x0a000000ULL
 #define VIRTIO_MMIO_STRIDE 0x200ULL
 #define VIRTIO_FIRST_SPI 1
+/* The PL031's alarm: the last SPI, clear of the virtio slots counting up. */
+#define RTC_SPI (GIC_NR_SPIS - 1)
 
 struct disk;
 /* Adds the UART, the exit device, pvpanic, the RTC, the disks (opened

@@ -40,6 +40,11 @@
  *                   when a vCPU resetting the device, or stop, waits for
  *                   the lock (devices/virtio_mmio.c says what each lock
  *                   guards).
+ *   rtc thread      the PL031's (devices/rtc_pl031.c): sleeps on a
+ *                   timerfd set to the guest's alarm (the match register)
+ *                   and raises its level interrupt when it fires; every
+ *                   register access also evaluates the alarm, under the
+ *                   device's lock.
  *   loader threads  up to 4 while the kernel and initrd are read into RAM
  *                   (boot/loader.c), joined before the vCPUs run.
  *

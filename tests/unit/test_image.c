@@ -71,8 +71,8 @@ static void test_raw_binaries(void **state)
 	assert_int_equal(img.text_offset, 0x80000);
 	assert_int_equal(img.file_size, 4096);
 	assert_int_equal(img.image_size, 4096);
-	assert_int_equal(boot_layout_plan(0x40000000, 128 << 20, &img, 0, &lay, &err), 0);
-	assert_int_equal(lay.kernel_gpa, 0x40080000);
+	assert_int_equal(boot_layout_plan(0x80000000, 128 << 20, &img, 0, &lay, &err), 0);
+	assert_int_equal(lay.kernel_gpa, 0x80080000);
 	/* shorter than a header: raw too */
 	assert_int_equal(kernel_image_parse(h, 40, 40, "tiny", &img, &err), 0);
 	assert_true(img.raw);

@@ -24,7 +24,7 @@ static int setup(void **state)
 
 	(void)state;
 	mmio_bus_init(&bus);
-	return mmio_bus_add(&bus, rtc_pl031_create(BASE, now, &err), &err);
+	return mmio_bus_add(&bus, rtc_pl031_create(BASE, 2, NULL, now, &err), &err);
 }
 
 static int teardown(void **state)
@@ -51,7 +51,7 @@ static void test_reads_the_host_clock_and_keeps_the_guests_setting(void **state)
 	struct error err = { 0 };
 	struct mmio_bus real;
 	mmio_bus_init(&real);
-	assert_int_equal(mmio_bus_add(&real, rtc_pl031_create(BASE, NULL, &err), &err), 0);
+	assert_int_equal(mmio_bus_add(&real, rtc_pl031_create(BASE, 2, NULL, NULL, &err), &err), 0);
 	long long dr = fd_reg_read(&real, BASE, 0x00);
 	assert_true(dr >= t && dr <= t + 2);
 	mmio_bus_destroy(&real);
@@ -86,7 +86,81 @@ static void test_device_tree_node(void **state)
 	assert_true(clock >= 0);
 	assert_int_equal(fdt_node_check_compatible(blob, clock, "fixed-clock"), 0);
 	assert_string_equal(fdt_getprop(blob, node, "clock-names", NULL), "apb_pclk");
-	assert_null(fdt_getprop(blob, node, "interrupts", NULL)); /* no alarm */
+	/* the alarm's interrupt: SPI 2, level-triggered (high) */
+	const fdt32_t *irq = fdt_getprop(blob, node, "interrupts", &len);
+	assert_non_null(irq);
+	assert_int_equal(len, 12);
+	assert_int_equal(fdt32_to_cpu(irq[0]), 0); /* SPI */
+	assert_int_equal(fdt32_to_cpu(irq[1]), 2);
+	assert_int_equal(fdt32_to_cpu(irq[2]), 4); /* IRQ_TYPE_LEVEL_HIGH */
+}
+
+/* The match register is the alarm: RIS when the counter reaches it, the
+ * line (MIS) when IMSC lets it through, held until ICR clears it; a match
+ * behind the counter never fires; a reboot clears it all. */
+static void test_alarm_match_and_interrupt(void **state)
+{
+	(void)state;
+	fake_now = 1700000000LL;
+	uint32_t t = fd_reg_read(&bus, BASE, 0x00);
+	fd_reg_write(&bus, BASE, 0x04, t + 5);           /* MR: in 5 s */
+	fd_reg_write(&bus, BASE, 0x10, 1);               /* IMSC: alarm on */
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x04), t + 5);
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x14), 0); /* RIS */
+	fake_now += 4;
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x14), 0);
+	fake_now += 1;
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x14), 1);
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x18), 1); /* MIS: the line is up */
+	fd_reg_write(&bus, BASE, 0x10, 0);                  /* masked: RIS stays, MIS drops */
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x14), 1);
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x18), 0);
+	fd_reg_write(&bus, BASE, 0x10, 1);
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x18), 1); /* level: still there */
+	fd_reg_write(&bus, BASE, 0x1c, 1);                  /* ICR */
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x14), 0);
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x18), 0);
+	fake_now += 100;                                    /* it fired once */
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x14), 0);
+	/* a match behind the counter does not fire */
+	fd_reg_write(&bus, BASE, 0x04, (uint32_t)(fake_now - 10));
+	fake_now += 5;
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x14), 0);
+	/* armed, then a reboot: nothing pending, nothing fires */
+	fd_reg_write(&bus, BASE, 0x04, (uint32_t)(fake_now + 2));
+	mmio_bus_reset_devices(&bus);
+	fake_now += 3;
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x14), 0);
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x10), 0);
+	assert_int_equal(fd_reg_read(&bus, BASE, 0x04), 0);
+}
+
+/* With the host's clock, the device's own timer raises the alarm while
+ * nobody touches a register (a guest idle until its wake alarm). */
+static void test_alarm_fires_on_its_own(void **state)
+{
+	struct error err = { 0 };
+	struct mmio_bus real;
+	struct device *d;
+
+	(void)state;
+	mmio_bus_init(&real);
+	assert_non_null(d = rtc_pl031_create(BASE, 2, NULL, NULL, &err));
+	assert_int_equal(mmio_bus_add(&real, d, &err), 0);
+	assert_int_equal(d->ops->start(d, &err), 0);
+	uint32_t t = fd_reg_read(&real, BASE, 0x00);
+	fd_reg_write(&real, BASE, 0x10, 1);
+	fd_reg_write(&real, BASE, 0x04, t + 1);
+	assert_false(rtc_pl031_line(d));
+	/* no register access until the line is up (at most 2 s past the match) */
+	for (int i = 0; i < 60 && !rtc_pl031_line(d); i++) {
+		struct timespec ts = { 0, 50000000 };
+		nanosleep(&ts, NULL);
+	}
+	assert_true(rtc_pl031_line(d));
+	assert_int_equal(fd_reg_read(&real, BASE, 0x14), 1);
+	d->ops->stop(d);
+	mmio_bus_destroy(&real);
 }
 
 int main(void)
@@ -95,6 +169,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reads_the_host_clock_and_keeps_the_guests_setting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_primecell_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_tree_node, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alarm_match_and_interrupt, setup, teardown),
+		cmocka_unit_test(test_alarm_fires_on_its_own),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
