@@ -93,7 +93,15 @@ $(BUILD)/guest/probe.img: tests/guest/probe.c tests/guest/start.S tests/guest/pr
 	@$(if $(Q),echo "  GUEST   $@")
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -o $(BUILD)/guest/probe.elf tests/guest/start.S tests/guest/probe.c
 	$(Q)aarch64-linux-gnu-objcopy -O binary $(BUILD)/guest/probe.elf $@
-guest: $(BUILD)/guest/probe.img
+# The same probe as a raw binary (no Image header), linked at RAM base +
+# 0x80000 where saevm loads one: the boot-test case of a bare-metal test.
+$(BUILD)/guest/probe-raw.bin: tests/guest/probe.c tests/guest/start.S tests/guest/probe.ld
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GUEST   $@")
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -DRAW_BINARY -Wl,--section-start=.text=0x80080000 -o $(BUILD)/guest/probe-raw.elf \
+		tests/guest/start.S tests/guest/probe.c
+	$(Q)aarch64-linux-gnu-objcopy -O binary $(BUILD)/guest/probe-raw.elf $@
+guest: $(BUILD)/guest/probe.img $(BUILD)/guest/probe-raw.bin
 
 .PHONY: all check guest install bench fuzz fuzz-build check-asan check-tsan asan-arm64 unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
 all: $(OUT)/saevm

@@ -76,6 +76,15 @@ if [ $GIC = 3 ]; then
   case_ s390-irqchip 64 10 "run -k /rig/probe.img --host-profile s390 --irqchip gicv3" "has no interrupt controller"
   # pvpanic: a guest panic ends saevm at once with its own code.
   case_ pvpanic 86 20 "run -k /rig/probe.img -p probe.panic" "PROBE panicking" "guest kernel panicked"
+  # A bare-metal test as kvm-unit-tests' are: the probe built as a raw
+  # binary (no Image header), its verdict on the console only. With
+  # --nodefaults its command line is exactly -p and the PL031 has its
+  # interrupt; without, saevm's console=ttyS0 fails its check, and the
+  # exit status says so (kvm-unit-tests' STATUS=(n << 1) | 1, decoded).
+  case_ raw-verdict 0 30 "run -k /rig/probe-raw.bin --nodefaults --exit-on-console kvm-unit-tests -p 'verdict one two=2 three'" \
+    "PROBE cmdline-exact PASS verdict one two=2 three" "PROBE pl031-interrupt PASS" "EXIT: STATUS=1"
+  case_ raw-verdict-defaults 1 30 "run -k /rig/probe-raw.bin --exit-on-console kvm-unit-tests -p 'verdict one two=2 three'" \
+    "PROBE cmdline-exact FAIL console=ttyS0 verdict" "EXIT: STATUS=3"
   # --timeout stops a VM that runs too long.
   case_ timeout 85 40 "run -k $K -i $L2 -p 'quiet t=sleep' --timeout 6" "stopped after --timeout 6 s"
   # The boot-time marker and --stats.

@@ -18,7 +18,8 @@ rm -rf "$W/pad" && mkdir -p "$W/pad" && truncate -s 110100480 "$W/pad/pad.bin"
 COMMON=(--add "$SAEVM:/rig/saevm" --add "$RIG_IMAGE:/rig/Image" --add "$W/l2.cpio:/rig/l2.cpio"
   --add tests/boot/lib.sh:/rig/lib.sh --add vmm.conf.example:/rig/vmm.conf.example)
 tests/rig/mk-initramfs.sh -o "$W/l1.cpio" --init tests/boot/l1-cases.sh "${COMMON[@]}" \
-  --add "$W/pad.cpio:/rig/pad.cpio" --add build/guest/probe.img:/rig/probe.img
+  --add "$W/pad.cpio:/rig/pad.cpio" --add build/guest/probe.img:/rig/probe.img \
+  --add build/guest/probe-raw.bin:/rig/probe-raw.bin
 tests/rig/mk-initramfs.sh -o "$W/l1-io.cpio" --init tests/boot/l1-io-cases.sh "${COMMON[@]}" \
   --modules "virtio_mmio virtio_blk"
 tests/rig/mk-initramfs.sh -o "$W/l1-net.cpio" --init tests/boot/l1-net-cases.sh "${COMMON[@]}" --modules tun
@@ -43,25 +44,30 @@ for t in pty-run run-as; do aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Wer
 tests/rig/mk-initramfs.sh -o "$W/l1-sandbox.cpio" --init tests/boot/l1-sandbox-cases.sh "${COMMON[@]}" \
   --add "$W/rootfs.tar:/rig/rootfs.tar" --add "$W/pty-run:/rig/pty-run" --add "$W/run-as:/rig/run-as"
 
-# The Debian run: a rootfs made with tools/saevm-mkrootfs (cached; a few
-# minutes the first time), as an ext4 image that is L1's disk.
-# Debian 13 (trixie, Debian's stable release, kernel 6.12, virtiofs built
-# in), made the documented way; Debian 12's 6.1 kernel is the rig's own,
-# with its modules, in the 'sandbox' run.
-DEBIAN_ROOTFS=${SAEVM_RIG_CACHE:-$HOME/.cache/saevm-rig}/trixie-rootfs
-if [[ " ${SAEVM_BOOT_RUNS:-debian} " == *" debian "* ]]; then
-  if [[ ! -f $DEBIAN_ROOTFS/.complete ]]; then
-    rm -rf "$DEBIAN_ROOTFS"
-    tools/saevm-mkrootfs "$DEBIAN_ROOTFS" trixie && touch "$DEBIAN_ROOTFS/.complete"
+# The Debian runs: a rootfs made with tools/saevm-mkrootfs (cached; a few
+# minutes the first time), as an ext4 image that is L1's disk, booting the
+# rootfs's own kernel with its modules from /usr/lib/modules, as a user
+# gets them: 'debian' is Debian 13 (trixie, Debian's stable release,
+# kernel 6.12, virtiofs built in), 'debian12' Debian 12 (bookworm, kernel
+# 6.1, virtiofs a module). The same cases in both (l1-debian-cases.sh).
+CACHE=${SAEVM_RIG_CACHE:-$HOME/.cache/saevm-rig}
+debian_image() { # RUN SUITE
+  local run=$1 suite=$2 dir=$CACHE/$2-rootfs
+  [[ " ${SAEVM_BOOT_RUNS:-$run} " == *" $run "* ]] || return 0
+  if [[ ! -f $dir/.complete ]]; then
+    rm -rf "$dir"
+    tools/saevm-mkrootfs "$dir" "$suite" && touch "$dir/.complete"
   fi
-  rm -f "$W/debian.img"
-  mke2fs -q -t ext4 -d "$DEBIAN_ROOTFS" "$W/debian.img" "$(( $(du -sm "$DEBIAN_ROOTFS" | cut -f1) * 13 / 10 + 64 ))M"
-  tests/rig/mk-initramfs.sh -o "$W/l1-debian.cpio" --init tests/boot/l1-debian-cases.sh "${COMMON[@]}" \
-    --modules "virtio_mmio virtio_blk ext4 crc32c_generic"
-fi
+  rm -f "$W/$run.img"
+  mke2fs -q -t ext4 -d "$dir" "$W/$run.img" "$(( $(du -sm "$dir" | cut -f1) * 13 / 10 + 64 ))M"
+}
+debian_image debian trixie
+debian_image debian12 bookworm
+tests/rig/mk-initramfs.sh -o "$W/l1-debian.cpio" --init tests/boot/l1-debian-cases.sh "${COMMON[@]}" \
+  --modules "virtio_mmio virtio_blk ext4 crc32c_generic"
 
 pass=0 fail=0
-for run in ${SAEVM_BOOT_RUNS:-gic3 gic2 io net faults sandbox debian}; do
+for run in ${SAEVM_BOOT_RUNS:-gic3 gic2 io net faults sandbox debian debian12}; do
   log=$W/boot-$run.log
   case $run in
     gic3) args=(--initrd "$W/l1.cpio" --gic 3);;
@@ -70,7 +76,7 @@ for run in ${SAEVM_BOOT_RUNS:-gic3 gic2 io net faults sandbox debian}; do
     net) args=(--initrd "$W/l1-net.cpio" --gic 3);;
     faults) args=(--initrd "$W/l1-faults.cpio" --gic 3 --disk "$W/faults.img");;
     sandbox) args=(--initrd "$W/l1-sandbox.cpio" --gic 3);;
-    debian) args=(--initrd "$W/l1-debian.cpio" --gic 3 --disk "$W/debian.img");;
+    debian|debian12) args=(--initrd "$W/l1-debian.cpio" --gic 3 --disk "$W/$run.img");;
   esac
   echo "boot: L1 run '$run' (log $log)"
   tests/rig/boot-l1.sh "${args[@]}" --log "$log" --timeout "$([[ $run == net ]] && echo 1500 || echo 600)" --quiet || true

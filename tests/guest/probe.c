@@ -112,6 +112,7 @@ static bool streq(const char *a, const char *b)
 static uint64_t virtio_base[MAX_VIRTIO];
 static unsigned n_virtio;
 static uint64_t exit_dev, pvpanic;
+static bool pl031_seen, pl031_irq; /* the PL031's node, and whether it has interrupts */
 static const char *bootargs = "";
 
 static bool parse_dtb(const uint8_t *dtb)
@@ -120,7 +121,7 @@ static bool parse_dtb(const uint8_t *dtb)
 	const char *strings;
 	const char *compat = 0;
 	uint64_t reg = 0;
-	bool in_chosen = false;
+	bool in_chosen = false, has_irq = false;
 
 	if (be32(dtb) != 0xd00dfeed)
 		return false;
@@ -136,6 +137,7 @@ static bool parse_dtb(const uint8_t *dtb)
 			p = (const uint8_t *)(((uintptr_t)p + 4) & ~(uintptr_t)3);
 			compat = 0;
 			reg = 0;
+			has_irq = false;
 		} else if (tok == 3) { /* PROP: len, nameoff, value */
 			uint32_t len = be32(p), nameoff = be32(p + 4);
 			const char *name = strings + nameoff;
@@ -143,6 +145,8 @@ static bool parse_dtb(const uint8_t *dtb)
 				compat = (const char *)p + 8;
 			else if (streq(name, "reg") && len >= 8)
 				reg = be64(p + 8);
+			else if (streq(name, "interrupts") && len >= 12)
+				has_irq = true;
 			else if (in_chosen && streq(name, "bootargs"))
 				bootargs = (const char *)p + 8;
 			p += 8 + ((len + 3) & ~3u);
@@ -155,6 +159,10 @@ static bool parse_dtb(const uint8_t *dtb)
 				exit_dev = reg;
 			else if (compat && streq(compat, "qemu,pvpanic-mmio"))
 				pvpanic = reg;
+			else if (compat && streq(compat, "arm,pl031")) {
+				pl031_seen = true;
+				pl031_irq = has_irq;
+			}
 			compat = 0;
 		} else if (tok == 9) {
 			return true;
@@ -467,9 +475,33 @@ static void bench_exits(uint64_t n)
 	puts_("\n");
 }
 
+/* The verdict mode, built as a raw binary (no Image header, loaded at RAM
+ * base + 0x80000): a bare-metal test as kvm-unit-tests' are, which knows
+ * nothing of saevm's exit device. Booted with --nodefaults and -p
+ * VERDICT_CMDLINE, it checks its command line is exactly that and the
+ * PL031 has its interrupt, then prints its verdict as kvm-unit-tests does
+ * (EXIT: STATUS=(failures << 1) | 1) and powers off; saevm's
+ * --exit-on-console kvm-unit-tests turns that into its exit status. */
+#define VERDICT_CMDLINE "verdict one two=2 three"
+
+static void verdict_main(bool dt_ok)
+{
+	puts_("\nPROBE raw binary, verdict mode\n");
+	report("dtb", dt_ok && uart ? PASS : FAIL, 0);
+	report("cmdline-exact", streq(bootargs, VERDICT_CMDLINE) ? PASS : FAIL, bootargs);
+	report("pl031-interrupt", pl031_seen && pl031_irq ? PASS : FAIL, 0);
+	puts_("\nEXIT: STATUS=");
+	putdec((failures << 1) | 1);
+	puts_("\n");
+	psci_system_off();
+}
+
 void probe_main(const void *dtb)
 {
 	bool dt_ok = parse_dtb(dtb);
+
+	if (has_word(bootargs, "verdict"))
+		verdict_main(dt_ok);
 
 	if (exit_dev)
 		w32(exit_dev + 8, 123); /* the boot-time marker: saevm logs its time */

@@ -1,9 +1,12 @@
 /* start.S - the probe's arm64 Image header and entry (booting.rst):
  * saevm loads it like a Linux kernel, enters at offset 0 with the DTB's
- * address in x0, the MMU off and all interrupts masked. */
+ * address in x0, the MMU off and all interrupts masked. Built with
+ * -DRAW_BINARY it has no header: a raw binary, entered at its first
+ * instruction. */
 	.section .text.head, "ax"
 	.global _head
 _head:
+#ifndef RAW_BINARY
 	b	entry                  /* code0 */
 	.long	0                      /* code1 */
 	.quad	0                      /* text_offset */
@@ -12,6 +15,7 @@ _head:
 	.quad	0, 0, 0                /* res2-res4 */
 	.ascii	"ARM\x64"              /* magic */
 	.long	0                      /* res5 */
+#endif
 
 entry:
 	mov	x19, x0                /* the DTB */
