@@ -85,6 +85,10 @@ if [ $GIC = 3 ]; then
     "PROBE cmdline-exact PASS verdict one two=2 three" "PROBE pl031-interrupt PASS" "EXIT: STATUS=1"
   case_ raw-verdict-defaults 1 30 "run -k /rig/probe-raw.bin --exit-on-console kvm-unit-tests -p 'verdict one two=2 three'" \
     "PROBE cmdline-exact FAIL console=ttyS0 verdict" "EXIT: STATUS=3"
+  # A Linux guest's wake alarm through the PL031: its interrupt fires once.
+  case_ rtc-wakealarm 0 60 "run -k $K -i $L2 -p 'quiet t=rtcalarm'" "@@L2 rtc"
+  b=$(guest_says rtc-wakealarm before); a=$(guest_says rtc-wakealarm after)
+  verdict rtc-alarm-interrupt "$([ "$b" != none ] && [ -n "$a" ] && [ "$a" -gt "$b" ] 2>/dev/null || echo "pl031 interrupts before=$b after=$a")"
   # --timeout stops a VM that runs too long.
   case_ timeout 85 40 "run -k $K -i $L2 -p 'quiet t=sleep' --timeout 6" "stopped after --timeout 6 s"
   # The boot-time marker and --stats.

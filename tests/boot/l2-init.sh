@@ -58,6 +58,12 @@ case " $(cat /proc/cmdline) " in
     echo "@@L2 hvc=up"
     sh ;;
   *" t=sleep "*) sleep 60 ;;
+  *" t=rtcalarm "*) # the PL031's alarm: a wake alarm 2 s ahead, its interrupt counted
+    irqs() { awk '/pl031/ { print $2 }' /proc/interrupts; }
+    before=$(irqs)
+    echo 0 > /sys/class/rtc/rtc0/wakealarm; echo +2 > /sys/class/rtc/rtc0/wakealarm
+    sleep 5
+    echo "@@L2 rtc before=${before:-none} after=$(irqs) pending=$(cat /sys/class/rtc/rtc0/wakealarm)" ;;
   *" t=ticker "*) i=0; while true; do echo "@@L2 tick $i"; i=$((i+1)); sleep 0.1; done ;;
   *" t=marker "*) devmem 0x9001008 32 123 ;;
   *" t=cpufeat "*)
