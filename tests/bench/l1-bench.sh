@@ -57,7 +57,10 @@ vm() {
       -object memory-backend-memfd,id=mem,size=${mem}M,share=on -machine memory-backend=mem
   fi
   if [ -n "$bg" ]; then vmtime -- "$@" > /tmp/vm.out 2>&1 &
-  else timeout $limit vmtime --kvm-trace -- "$@" > /tmp/vm.out 2>&1; fi
+  else
+    timeout $limit vmtime --kvm-trace -- "$@" > /tmp/vm.out 2>&1
+    [ $? = 124 ] && { echo "@@E $v ran over its $limit s ($params $*): its last lines:"; tail -5 /tmp/vm.out | tr -d '\r' | sed 's/^/@@E   /'; }
+  fi
 }
 # From /tmp/vm.out: a mark's time, VMM CPU or guest time, a vmtime stamp, a guest @@G.
 mark_t() { sed -n "s/^@@V mark $1 t=\([0-9.]*\) .*/\1/p" /tmp/vm.out | head -1; }
@@ -267,7 +270,7 @@ for i in $(seq $N); do
 done
 cd $SH
 vfsd() { # QEMU's virtiofsd on $SH, for one VM (it ends with the VM's connection)
-  rm -f /tmp/vfsd.sock
+  pkill -9 -f /usr/lib/qemu/virtiofsd 2>/dev/null; rm -f /tmp/vfsd.sock
   /usr/lib/qemu/virtiofsd --socket-path=/tmp/vfsd.sock -o source=$SH -o cache=auto -o sandbox=chroot \
     > /tmp/vfsd.log 2>&1 &
   VFSD_PID=$!

@@ -34,7 +34,7 @@ tests/rig/mk-initramfs.sh -o "$W/bench-l1.cpio" --init tests/bench/l1-bench.sh -
   --add build/arm64/saevm:/rig/saevm --add build/bare-exit:/rig/bare-exit --add "$RIG_IMAGE:/rig/Image" \
   --add "$W/bench-l2.cpio:/rig/l2.cpio" --add build/guest/probe.img:/rig/probe.img --add "$W/rootfs.tar:/rig/rootfs.tar"
 echo "bench: booting the rig; this takes a few minutes (log: $W/bench.log)"
-tests/rig/boot-l1.sh --initrd "$W/bench-l1.cpio" --log "$W/bench.log" --timeout 3000 --quiet || true
+tests/rig/boot-l1.sh --initrd "$W/bench-l1.cpio" --log "$W/bench.log" --timeout 4800 --quiet || true
 grep -q '@@B done' "$W/bench.log" || { echo "bench: the run did not finish (see $W/bench.log)"; exit 1; }
 tr -d '\r' < "$W/bench.log" | sed -n 's/^\[ *[0-9.]*\] @@B //p' > "$W/bench.samples"
 perl tests/bench/table.pl "$W/bench.samples" "$W/bench.svg" | tee "$W/bench.table"
