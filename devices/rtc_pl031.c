@@ -14,7 +14,6 @@
 #include <libfdt.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +43,8 @@ struct rtc {
 static long long host_seconds(void) { return (long long)time(NULL); }
 
 static uint32_t counter(const struct rtc *r) { return (uint32_t)(r->now() + r->offset); }
+/* Whether the match lies ahead of the counter (it fires when reached). */
+static bool match_ahead(const struct rtc *r) { return (int32_t)(r->match - counter(r)) > 0; }
 
 /* The alarm fired if the counter reached the match; the line follows MIS.
  * Under the lock. */
@@ -71,8 +72,8 @@ static void arm_timer(struct rtc *r)
 		return;
 	if (r->armed)
 		t.it_value.tv_sec = (time_t)(r->now() + (int32_t)(r->match - counter(r)));
-	if (timerfd_settime(r->timer_fd, r->armed ? TFD_TIMER_ABSTIME : 0, &t, NULL) < 0 && r->armed)
-		t.it_value.tv_sec = 0; /* cannot happen with a valid fd; the next access still sees the match */
+	/* Fails only with a bad fd; the next register access still sees the match. */
+	(void)timerfd_settime(r->timer_fd, r->armed ? TFD_TIMER_ABSTIME : 0, &t, NULL);
 }
 
 static void on_timer(void *opaque)
@@ -125,12 +126,12 @@ static void rtc_write(struct device *dev, uint64_t off, unsigned len, uint64_t v
 	switch (off) {
 	case REG_MR:
 		r->match = (uint32_t)value;
-		r->armed = (int32_t)(r->match - counter(r)) > 0;
+		r->armed = match_ahead(r);
 		arm_timer(r);
 		break;
 	case REG_LR:
 		r->offset = (long long)(uint32_t)value - r->now();
-		r->armed = (int32_t)(r->match - counter(r)) > 0 && r->armed;
+		r->armed = r->armed && match_ahead(r);
 		arm_timer(r);
 		break;
 	case REG_IMSC: r->imsc = (uint32_t)value & 1; break;

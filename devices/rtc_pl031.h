@@ -3,8 +3,8 @@
  * built-in rtc-pl031 and sets the system time from it at boot).
  *
  * DT: compatible = "arm,pl031", "arm,primecell", reg = <0x0 0x09003000
- * 0x0 0x1000>, interrupts = <GIC_SPI 2 IRQ_TYPE_LEVEL_HIGH>, clocks =
- * <&apb_pclk>. The counter is the host's UTC seconds plus whatever offset
+ * 0x0 0x1000>, interrupts = <GIC_SPI spi IRQ_TYPE_LEVEL_HIGH> (the machine
+ * gives it RTC_SPI, 95), clocks = <&apb_pclk>. The counter is the host's UTC seconds plus whatever offset
  * the guest sets by writing the load register (hwclock --systohc); the
  * offset lasts as long as saevm runs. The match register is the alarm
  * (Linux's /sys/class/rtc/rtc0/wakealarm): its interrupt is level, held

@@ -42,8 +42,7 @@ bool console_exit_feed(struct console_exit *w, const uint8_t *bytes, size_t len,
 			}
 			if (w->digits) {
 				w->done = true;
-				w->status = (int)((w->number >> w->shift) & 0xff);
-				*status = w->status;
+				*status = (int)((w->number >> w->shift) & 0xff);
 				return true;
 			}
 			w->in_number = false; /* the pattern, then no number: look again */

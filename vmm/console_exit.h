@@ -30,7 +30,6 @@ struct console_exit {
 	unsigned digits;
 	uint64_t number;
 	bool done;               /* a status was found; the watch stops */
-	int status;
 };
 
 /* PATTERN, or "kvm-unit-tests" for "EXIT: STATUS=" halved. Errors

@@ -428,7 +428,7 @@ static int add_export(struct sandbox *sb, const char *host, const char *tag, boo
 	return 0;
 }
 
-static int prepare(const struct vm_config *cfg, struct sandbox *sb, struct error *err)
+int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct error *err)
 {
 	struct entries conf = { 0 };
 	char cwd[PATH_MAX];
@@ -592,15 +592,6 @@ bool sandbox_any_share_proto(const struct vm_config *cfg, enum share_proto proto
 		if (cfg->shares[i].proto == proto)
 			return true;
 	return false;
-}
-
-int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct error *err)
-{
-	int r = prepare(cfg, sb, err);
-
-	if (r < 0)
-		free_module_index(sb); /* whatever step failed after it was read */
-	return r;
 }
 
 void sandbox_release(struct sandbox *sb)

@@ -49,7 +49,8 @@ struct sandbox {
 };
 
 /* Everything before the VM exists: bad input fails here, with exit codes
- * of saevm run (main maps them to 125). */
+ * of saevm run (main maps them to 125). sandbox_release frees what it
+ * made, whether it succeeded or not. */
 int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct error *err);
 void sandbox_release(struct sandbox *sb);
 
