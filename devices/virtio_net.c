@@ -7,7 +7,15 @@
  * in a bounded backlog until the guest adds buffers, and tap stops reading
  * meanwhile (back-pressure). Only a full backlog, a frame larger than the
  * guest's buffers can hold, or a driver that is not up drops, and each
- * drop is counted (--stats). */
+ * drop is counted (--stats).
+ *
+ * Lock order is the transport's (receive queue, then transmit), but user
+ * networking answers a frame from the guest at once: libslirp's
+ * slirp_input() calls back with an ACK or more data while the transmit
+ * pass holds its queue's lock. Such answers are kept aside (`answers`, on
+ * the network thread only) and go to the guest once the pass is over;
+ * taking the receive lock there would deadlock with a vCPU resetting the
+ * device, which holds it and waits for the transmit lock. */
 #include "virtio_net.h"
 
 #include <errno.h>
@@ -26,6 +34,9 @@
 #define TX 1
 #define QUEUE_SIZE 256
 #define BACKLOG_FRAMES 128
+/* What one transmit pass (64 chains) can make the backend answer: slirp
+ * sends at most what it holds from host sockets, an ACK per segment. */
+#define ANSWER_FRAMES 512
 #define MAX_MERGE 64
 #define MAX_POLL_FDS 256
 
@@ -46,6 +57,9 @@ struct virtio_net {
 	struct frame backlog[BACKLOG_FRAMES];
 	unsigned backlog_head, backlog_len;
 	bool rx_placed; /* frames placed since the last flush */
+	bool in_tx;     /* a transmit pass is calling the backend */
+	struct frame answers[ANSWER_FRAMES]; /* made during it, in order */
+	unsigned answers_len;
 
 	pthread_t thread;
 	bool thread_started;
@@ -149,49 +163,86 @@ static bool flush_backlog(struct virtio_net *n)
 	return any;
 }
 
-static void backlog_add(struct virtio_net *n, const uint8_t *hdr, const uint8_t *frame, size_t len)
+/* A copy of a frame into *f; false (and counted) without memory. */
+static bool frame_keep(struct virtio_net *n, struct frame *f, const uint8_t *hdr, const uint8_t *frame, size_t len)
 {
-	struct frame *f;
-
-	if (n->backlog_len == BACKLOG_FRAMES || !(f = &n->backlog[(n->backlog_head + n->backlog_len) % BACKLOG_FRAMES],
-						   f->data = malloc(len))) {
+	if (!(f->data = malloc(len))) {
 		n->rx_dropped++;
-		return;
+		return false;
 	}
 	memcpy(f->data, frame, len);
 	f->len = len;
 	f->has_hdr = hdr != NULL;
 	if (hdr)
 		memcpy(f->hdr, hdr, VNET_HDR_LEN);
-	n->backlog_len++;
-	n->rx_backlogged++;
+	return true;
+}
+
+static void backlog_add(struct virtio_net *n, const uint8_t *hdr, const uint8_t *frame, size_t len)
+{
+	if (n->backlog_len == BACKLOG_FRAMES) {
+		n->rx_dropped++;
+		return;
+	}
+	if (frame_keep(n, &n->backlog[(n->backlog_head + n->backlog_len) % BACKLOG_FRAMES], hdr, frame, len)) {
+		n->backlog_len++;
+		n->rx_backlogged++;
+	}
+}
+
+/* One frame towards the guest. Receive queue lock held. */
+static void receive_locked(struct virtio_net *n, const uint8_t *hdr, const uint8_t *frame, size_t len)
+{
+	bool placed = false;
+
+	if (!virtio_mmio_queue_live(n->t, RX)) {
+		n->rx_dropped++; /* no driver to give it to */
+		return;
+	}
+	placed = flush_backlog(n);
+	if (n->backlog_len) {
+		backlog_add(n, hdr, frame, len); /* keep the order */
+	} else {
+		enum place_result r = place_frame(n, hdr, frame, len);
+		if (r == NO_ROOM) {
+			backlog_add(n, hdr, frame, len);
+			if (virtio_mmio_want_buffers(n->t, RX)) /* raced with a refill */
+				placed |= flush_backlog(n);
+		} else if (r == NEVER_FITS)
+			n->rx_too_big++;
+		placed |= r == PLACED;
+	}
+	n->rx_placed |= placed;
+}
+
+/* The answers the last transmit pass made, before anything newer.
+ * Receive queue lock held, on the network thread (or with every lock). */
+static void deliver_answers(struct virtio_net *n)
+{
+	for (unsigned i = 0; i < n->answers_len; i++) {
+		struct frame *f = &n->answers[i];
+		receive_locked(n, f->has_hdr ? f->hdr : NULL, f->data, f->len);
+		free(f->data);
+		f->data = NULL;
+	}
+	n->answers_len = 0;
 }
 
 /* The backend's sink (network thread). */
 static void net_receive(void *dev, const uint8_t *hdr, const uint8_t *frame, size_t len)
 {
 	struct virtio_net *n = dev;
-	bool placed = false;
 
-	virtio_mmio_lock_queue(n->t, RX);
-	if (!virtio_mmio_queue_live(n->t, RX)) {
-		n->rx_dropped++; /* no driver to give it to */
-	} else {
-		placed = flush_backlog(n);
-		if (n->backlog_len) {
-			backlog_add(n, hdr, frame, len); /* keep the order */
-		} else {
-			enum place_result r = place_frame(n, hdr, frame, len);
-			if (r == NO_ROOM) {
-				backlog_add(n, hdr, frame, len);
-				if (virtio_mmio_want_buffers(n->t, RX)) /* raced with a refill */
-					placed |= flush_backlog(n);
-			} else if (r == NEVER_FITS)
-				n->rx_too_big++;
-			placed |= r == PLACED;
-		}
-		n->rx_placed |= placed;
+	if (n->in_tx) { /* the transmit lock is held: see the top of this file */
+		if (n->answers_len == ANSWER_FRAMES)
+			n->rx_dropped++;
+		else if (frame_keep(n, &n->answers[n->answers_len], hdr, frame, len))
+			n->answers_len++;
+		return;
 	}
+	virtio_mmio_lock_queue(n->t, RX);
+	deliver_answers(n);
+	receive_locked(n, hdr, frame, len);
 	virtio_mmio_unlock_queue(n->t, RX);
 }
 
@@ -202,6 +253,7 @@ static void net_flush(void *dev)
 	struct virtio_net *n = dev;
 
 	virtio_mmio_lock_queue(n->t, RX);
+	deliver_answers(n);
 	if (n->rx_placed) {
 		n->rx_placed = false;
 		virtio_mmio_interrupt_if_wanted(n->t, RX);
@@ -234,7 +286,9 @@ static uint32_t tx_handle(void *model, struct virtio_mmio *t, struct vq_chain *c
 		virtio_mmio_fail(t, TX, "transmit frame larger than 64 KiB");
 		return 0;
 	}
+	n->in_tx = true;
 	n->be->ops->send(n->be, c->iov, c->n_out, c->out_len);
+	n->in_tx = false;
 	n->tx_frames++;
 	n->tx_bytes += c->out_len - VNET_HDR_LEN;
 	return 0;
@@ -246,8 +300,12 @@ static void net_process(void *model, struct virtio_mmio *t, unsigned q)
 
 	if (q == TX) {
 		virtio_mmio_serve(t, q, tx_handle);
-	} else if (flush_backlog(n)) { /* the guest gave receive buffers */
-		virtio_mmio_interrupt_if_wanted(t, RX);
+	} else {
+		deliver_answers(n);
+		if (flush_backlog(n) || n->rx_placed) { /* the guest gave receive buffers */
+			n->rx_placed = false;
+			virtio_mmio_interrupt_if_wanted(t, RX);
+		}
 	}
 }
 
@@ -265,6 +323,12 @@ static void net_reset(void *model)
 
 	n->negotiated = 0;
 	n->rx_placed = false;
+	for (unsigned i = 0; i < n->answers_len; i++) { /* nor answers to the old one */
+		free(n->answers[i].data);
+		n->answers[i].data = NULL;
+		n->rx_dropped++;
+	}
+	n->answers_len = 0;
 	while (n->backlog_len) { /* a reset guest wants no stale frames */
 		free(n->backlog[n->backlog_head].data);
 		n->backlog[n->backlog_head].data = NULL;
@@ -289,8 +353,10 @@ static void *net_thread(void *arg)
 			break;
 		if (n->fds[1].revents)
 			break;
-		if (n->fds[0].revents & POLLIN)
+		if (n->fds[0].revents & POLLIN) {
 			virtio_mmio_handle_notify(n->t);
+			net_flush(n); /* the answers its transmissions made */
+		}
 		/* Last, so that it also flushes frames the backend made while
 		 * taking the guest's transmissions (slirp answers at once). */
 		n->be->ops->poll_handle(n->be, n->fds + 2, nb);
