@@ -28,6 +28,7 @@ int console_init(struct console *con, int in_fd, int out_fd, struct error *err)
 		return err_errno(err, EXIT_HOST_ERROR, errno, "eventfd for the console");
 	pthread_mutex_init(&con->lock, NULL);
 	con->in_eof = in_fd < 0;
+	atomic_store(&con->out_asleep, true);
 	con->log_fd = -1;
 	con->winch_fd = -1;
 	if (in_fd >= 0 && isatty(in_fd)) {
@@ -80,24 +81,26 @@ void console_kick(struct console *con)
 
 void console_write(struct console *con, const uint8_t *bytes, size_t len)
 {
-	bool was_empty, exited = false;
+	bool half_full, exited = false;
 	size_t room, n, tail;
 	int status = 0;
 
 	pthread_mutex_lock(&con->lock);
 	if (con->exit_watch)
 		exited = console_exit_feed(con->exit_watch, bytes, len, &status);
-	was_empty = con->ring_len == 0;
 	room = CONSOLE_OUT_RING - con->ring_len;
 	n = len < room ? len : room;
 	tail = (con->ring_head + con->ring_len) % CONSOLE_OUT_RING;
 	for (size_t i = 0; i < n; i++)
 		con->ring[(tail + i) % CONSOLE_OUT_RING] = bytes[i];
 	con->ring_len += n;
+	half_full = con->ring_len >= CONSOLE_OUT_RING / 2;
 	pthread_mutex_unlock(&con->lock);
 	if (n < len)
 		atomic_fetch_add(&con->dropped_bytes, len - n);
-	if (was_empty && n) /* the I/O thread drains everything once woken */
+	/* After the bytes are in: a thread going to sleep checks the ring
+	 * after it says so (console_thread), so one of us sees the other. */
+	if (n && (atomic_exchange(&con->out_asleep, false) || half_full))
 		console_kick(con);
 	if (exited)
 		con->on_exit_status(con->exit_opaque, status);
@@ -116,10 +119,12 @@ void console_set_log(struct console *con, int fd)
 	con->log_fd = fd;
 }
 
-/* Writes out the ring; on the I/O thread, or at the end from main. */
-static void drain_output(struct console *con)
+/* Writes out the ring; on the I/O thread, or at the end from main.
+ * Returns how many bytes it took from the ring. */
+static size_t drain_output(struct console *con)
 {
 	uint8_t chunk[4096];
+	size_t taken = 0;
 
 	for (;;) {
 		size_t n, first;
@@ -135,7 +140,8 @@ static void drain_output(struct console *con)
 		con->ring_len -= n;
 		pthread_mutex_unlock(&con->lock);
 		if (n == 0)
-			return;
+			return taken;
+		taken += n;
 		if (con->log_fd >= 0 && write(con->log_fd, chunk, n) != (ssize_t)n)
 			log_debug("console log: %s", strerror(errno));
 		for (size_t off = 0; con->out_fd >= 0 && off < n;) {
@@ -217,6 +223,7 @@ static void read_input(struct console *con)
 static void *console_thread(void *arg)
 {
 	struct console *con = arg;
+	bool output_flowing = false;
 
 	while (!atomic_load(&con->stopping)) {
 		bool all_taken = push_pending(con);
@@ -227,10 +234,23 @@ static void *console_thread(void *arg)
 			{ .fd = con->winch_fd, .events = POLLIN },
 		};
 		uint64_t count;
-
 		/* While input waits for the device, poll on a short timeout too:
 		 * a kick may race with the device taking bytes. */
-		if (poll(fds, 3, con->pending_len ? 10 : -1) < 0 && errno != EINTR)
+		int timeout = con->pending_len ? 10 : -1;
+
+		if (output_flowing) {
+			if (timeout < 0 || timeout > CONSOLE_BATCH_MS)
+				timeout = CONSOLE_BATCH_MS;
+		} else {
+			/* Say so first, then look: a byte queued after the look
+			 * finds out_asleep set and kicks. */
+			atomic_store(&con->out_asleep, true);
+			pthread_mutex_lock(&con->lock);
+			if (con->ring_len)
+				timeout = 0;
+			pthread_mutex_unlock(&con->lock);
+		}
+		if (poll(fds, 3, timeout) < 0 && errno != EINTR)
 			break;
 		if (fds[2].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -243,7 +263,7 @@ static void *console_thread(void *arg)
 			ssize_t r = read(con->wake_fd, &count, sizeof(count));
 			(void)r;
 		}
-		drain_output(con);
+		output_flowing = drain_output(con) > 0;
 		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
 			read_input(con);
 	}

@@ -4,6 +4,11 @@
  * Output: a device calls console_write() on a vCPU thread. It only copies
  * into a ring buffer - never blocks on the terminal - and the I/O thread
  * writes it out. When the ring is full the bytes are dropped and counted.
+ * A guest prints a byte per exit: the vCPU wakes the I/O thread only when
+ * it sleeps; while output flows the thread comes back every
+ * CONSOLE_BATCH_MS on its own and writes what gathered in one write(2).
+ * So the first byte after a pause goes out at once (a shell's echo), and
+ * a kernel's boot log costs the vCPU no system call per byte.
  * Input: the I/O thread reads stdin and hands bytes to the attached device
  * (its `sink`), which may take fewer than offered; the rest waits (nothing
  * is dropped) until the device calls console_kick() when it has room.
@@ -21,6 +26,7 @@
 #include "error.h"
 
 #define CONSOLE_OUT_RING (64 * 1024)
+#define CONSOLE_BATCH_MS 4
 #define CONSOLE_ESCAPE_KEY 0x01 /* Ctrl-A */
 
 /* Returns how many of `len` bytes the guest side accepted. */
@@ -36,6 +42,7 @@ struct console {
 	bool keep_cooked;     /* leave a terminal stdin as it is (no raw mode, no escape keys) */
 	bool in_eof;
 	int wake_fd; /* eventfd: output queued, room for input, or stop */
+	atomic_bool out_asleep; /* the I/O thread waits for a kick to write output */
 
 	pthread_mutex_t lock; /* guards the ring */
 	uint8_t *ring; /* CONSOLE_OUT_RING bytes, malloc'd: resident only as far as the guest wrote */

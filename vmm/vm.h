@@ -20,7 +20,9 @@
  *                   hvc0's receive queue, or the sandbox's stdio frames),
  *                   the output ring -> stdout (vmm/console.h), SIGWINCH ->
  *                   the sandbox's window-size frame. Never holds a device
- *                   lock while it blocks.
+ *                   lock while it blocks. A vCPU wakes it for output only
+ *                   when it sleeps; while output flows it comes back
+ *                   every 4 ms by itself (CONSOLE_BATCH_MS).
  *   I/O threads     one per virtio device (vmm/iothread.h): woken by the
  *                   QueueNotify eventfd (KVM ioeventfd, or the vCPU thread
  *                   signals it), they walk the queue, do the I/O (disk
@@ -28,7 +30,9 @@
  *                   used ring and raise the interrupt (irqfd, or
  *                   KVM_IRQ_LINE). Register accesses stay on vCPU threads.
  *                   A NIC's thread also runs its backend (libslirp's poll
- *                   loop, or the tap). A 9p share's thread serves its
+ *                   loop, or the tap); what libslirp answers while the
+ *                   thread transmits waits for the pass to end, since
+ *                   the transmit lock is held (devices/virtio_net.c). A 9p share's thread serves its
  *                   requests against the host directory through the share
  *                   layer (devices/share/share.h: by descriptor, beneath
  *                   the root; preadv and pwritev into guest buffers); a
