@@ -65,12 +65,18 @@ done
 saevm stop stall > /dev/null; wait $vm
 sed 's/^/[stall] /' /tmp/stall.out | grep -v '@@L2 h2g '
 tr -d '\r' < /tmp/stall.out | grep '@@L2 h2g ' | awk '{print $4}' > /tmp/h2g.txt
-# fails unless there are 40 numbers and the slowest is within 3x the median
+# Fails unless there are 40 numbers and the slowest is within 3x the median
+# or within 3 s of it. The stall this catches (libslirp's persist timer, a
+# missed wakeup) cost seconds: 11.6 s against a 0.84 s median. The rig
+# itself now and then makes one transfer 1.6 to 1.9 s slower, with the
+# guest's TCP counters showing no retransmission and saevm no drop, seen
+# with saevm builds old and new alike in the same L1 boot; in a fast L1
+# boot (median 0.43 s) that alone was more than 3x.
 no_stall() { # file
   sort -n "$1" | awk '/^[0-9.]+$/ {v[n++]=$1} END {
     if (n < 40) { print "only " n " transfers"; exit }
     med = (v[int((n-1)/2)] + v[int(n/2)]) / 2
-    if (v[n-1] > 3 * med) printf "slowest %.2f s > 3 x median %.2f s\n", v[n-1], med }'
+    if (v[n-1] > 3 * med && v[n-1] > med + 3) printf "slowest %.2f s > 3 x median %.2f s\n", v[n-1], med }'
 }
 verdict net-no-stall-host-to-guest "$(no_stall /tmp/h2g.txt)$(grep -q 'h2g-error' /tmp/stall.out && echo ' errors')"
 verdict net-no-stall-guest-to-host "$(no_stall /tmp/g2h.txt)$(grep -q 'g2h-error' /tmp/g2h.txt && echo ' errors')"
