@@ -223,6 +223,7 @@ done:
 
 void virtio_mmio_lock_queue(struct virtio_mmio *t, unsigned q) { pthread_mutex_lock(&t->queues[q].lock); }
 void virtio_mmio_unlock_queue(struct virtio_mmio *t, unsigned q) { pthread_mutex_unlock(&t->queues[q].lock); }
+bool virtio_mmio_trylock_queue(struct virtio_mmio *t, unsigned q) { return pthread_mutex_trylock(&t->queues[q].lock) == 0; }
 bool virtio_mmio_queue_live(struct virtio_mmio *t, unsigned q)
 {
 	return (t->status & STATUS_DRIVER_OK) && t->queues[q].ready && !t->queues[q].broken;

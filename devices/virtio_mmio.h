@@ -109,6 +109,9 @@ bool virtio_mmio_queue_has_buffers(struct virtio_mmio *t, unsigned q);
 void virtio_mmio_interrupt_if_wanted(struct virtio_mmio *t, unsigned q);
 void virtio_mmio_lock_queue(struct virtio_mmio *t, unsigned q);
 void virtio_mmio_unlock_queue(struct virtio_mmio *t, unsigned q);
+/* The lock if nobody holds it: for a thread that already holds a queue
+ * with a higher index, which must not wait for a lower one. */
+bool virtio_mmio_trylock_queue(struct virtio_mmio *t, unsigned q);
 bool virtio_mmio_queue_live(struct virtio_mmio *t, unsigned q);
 uint64_t virtio_mmio_negotiated(const struct virtio_mmio *t);
 /* A malformed request: DEVICE_NEEDS_RESET, a config interrupt, a counted

@@ -12,10 +12,11 @@
  * Lock order is the transport's (receive queue, then transmit), but user
  * networking answers a frame from the guest at once: libslirp's
  * slirp_input() calls back with an ACK or more data while the transmit
- * pass holds its queue's lock. Such answers are kept aside (`answers`, on
- * the network thread only) and go to the guest once the pass is over;
- * taking the receive lock there would deadlock with a vCPU resetting the
- * device, which holds it and waits for the transmit lock. */
+ * pass holds its queue's lock. Waiting for the receive lock there would
+ * deadlock with a vCPU resetting the device, which holds it and waits for
+ * the transmit lock: so an answer goes to the guest at once only if the
+ * receive lock is free, and otherwise is kept aside (`answers`, on the
+ * network thread only) until the pass is over. */
 #include "virtio_net.h"
 
 #include <errno.h>
@@ -233,14 +234,15 @@ static void net_receive(void *dev, const uint8_t *hdr, const uint8_t *frame, siz
 {
 	struct virtio_net *n = dev;
 
-	if (n->in_tx) { /* the transmit lock is held: see the top of this file */
+	if (n->in_tx && !virtio_mmio_trylock_queue(n->t, RX)) { /* see the top of this file */
 		if (n->answers_len == ANSWER_FRAMES)
 			n->rx_dropped++;
 		else if (frame_keep(n, &n->answers[n->answers_len], hdr, frame, len))
 			n->answers_len++;
 		return;
 	}
-	virtio_mmio_lock_queue(n->t, RX);
+	if (!n->in_tx)
+		virtio_mmio_lock_queue(n->t, RX);
 	deliver_answers(n);
 	receive_locked(n, hdr, frame, len);
 	virtio_mmio_unlock_queue(n->t, RX);
