@@ -167,9 +167,11 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
-	if (vcpu->index == 0)
+	if (vcpu->index == 0) {
 		log_info("vCPU 0 enters the guest %.4f s after saevm started (%.4f s CPU)", log_wall_since_start(),
 			 log_cpu_since_start());
+		vm_drop_setup_code(vm); /* setup is over */
+	}
 	while (!atomic_load(&vm->stopping)) {
 		if (atomic_load_explicit(&vm->paused, memory_order_relaxed)) {
 			park(vcpu);

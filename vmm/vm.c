@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,56 @@ static void serve_control_client(struct vm *vm)
 	close(fd);
 }
 
+/* Setup ran code that a running VM never runs again (option parsing, the
+ * device tree, the kernel's decompression, seccomp's filter...), and the
+ * kernel mapped it in 64 KiB around each page touched (fault-around): most
+ * of saevm's resident memory, for the VM's whole life. The binary's
+ * read-only segments are never written, so dropping their page-table
+ * entries loses nothing: what runs from here on faults back in from the
+ * page cache, which every saevm shares. Not under a debugger: its
+ * breakpoints are private copies of those pages. */
+static int drop_setup_code_segment(struct dl_phdr_info *info, size_t size, void *data)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	(void)size;
+	(void)data;
+	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
+
+		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) || page <= 0)
+			continue;
+		start &= ~(uintptr_t)(page - 1);
+		end = (end + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+		if (madvise((void *)start, end - start, MADV_DONTNEED) < 0)
+			log_debug("madvise of saevm's own code: %s", strerror(errno));
+	}
+	return 1; /* the executable is the first object: only it */
+}
+
+void vm_drop_setup_code(struct vm *vm)
+{
+	if (vm->drop_setup_code) {
+		vm->drop_setup_code = false;
+		dl_iterate_phdr(drop_setup_code_segment, NULL);
+	}
+}
+
+static bool being_debugged(void)
+{
+	char line[128];
+	bool traced = false;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "TracerPid:", 10))
+			traced = atoi(line + 10) != 0;
+	if (f)
+		fclose(f);
+	return traced;
+}
+
 /* Runs the vCPUs until the VM stops; returns the exit code. */
 int vm_run(struct vm *vm, int signal_fd, struct error *err)
 {
@@ -267,6 +318,7 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err)
 		 * for every thread (they all start below). */
 		struct confine_needs *needs = &vm->confine;
 		const char *denied = getenv("SAEVM_TEST_DENIED_CALL");
+		bool traced = being_debugged(); /* before /proc is out of reach */
 		char control_dir[sizeof(vm->control_path)];
 		for (unsigned i = 0; i < vm->cfg->nnics; i++)
 			needs->sockets |= vm->cfg->nics[i].kind == NIC_USER;
@@ -288,6 +340,7 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err)
 		if (mmio_bus_start_devices(&vm->bus, err) < 0)
 			return -1;
 		vm->devices_started = true;
+		vm->drop_setup_code = !traced;
 	}
 	if (!vm->console.thread_started && console_start(&vm->console, err) < 0)
 		return -1;

@@ -113,6 +113,7 @@ struct vm {
 	uint64_t dtb_gpa;
 
 	bool devices_started;
+	bool drop_setup_code; /* set by vm_run unless debugged; vCPU 0's, once it runs */
 
 	pthread_mutex_t stop_lock;
 	atomic_bool stopping;
@@ -160,6 +161,10 @@ int vm_open_console_and_control(struct vm *vm, struct error *err);
  * NULL: its creation failed and `err` says why). */
 struct device;
 int vm_add_device(struct vm *vm, struct device *dev, struct error *err);
+/* On vCPU 0's thread as it first enters the guest (the devices' and the
+ * console's threads are up): unmaps the binary's read-only pages, once,
+ * when vm_run said so. */
+void vm_drop_setup_code(struct vm *vm);
 /* Returns a malloc'd blob (fdt_totalsize() bytes long), NULL on error. */
 uint8_t *vm_build_dtb(struct vm *vm, const struct boot_layout *layout, const char *cmdline,
 		      struct error *err);
