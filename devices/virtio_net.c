@@ -15,8 +15,9 @@
  * pass holds its queue's lock. Waiting for the receive lock there would
  * deadlock with a vCPU resetting the device, which holds it and waits for
  * the transmit lock: so an answer goes to the guest at once only if the
- * receive lock is free, and otherwise is kept aside (`answers`, on the
- * network thread only) until the pass is over. */
+ * receive lock is free, and otherwise is kept aside (`answers`, under
+ * its own lock, which is taken last and holds nothing else) until
+ * whoever takes the receive lock next. */
 #include "virtio_net.h"
 
 #include <errno.h>
@@ -58,9 +59,10 @@ struct virtio_net {
 	struct frame backlog[BACKLOG_FRAMES];
 	unsigned backlog_head, backlog_len;
 	bool rx_placed; /* frames placed since the last flush */
-	bool in_tx;     /* a transmit pass is calling the backend */
-	struct frame answers[ANSWER_FRAMES]; /* made during it, in order */
+	pthread_mutex_t answers_lock;
+	struct frame answers[ANSWER_FRAMES]; /* made during transmit passes, in order */
 	unsigned answers_len;
+	unsigned long long answers_dropped; /* answers_lock */
 
 	pthread_t thread;
 	bool thread_started;
@@ -70,6 +72,10 @@ struct virtio_net {
 	unsigned long long tx_frames, tx_bytes, rx_frames, rx_bytes;
 	unsigned long long rx_backlogged, rx_dropped, rx_too_big;
 };
+
+/* The device whose transmit pass this thread is in: its transmit lock is
+ * held, and the backend may answer. */
+static _Thread_local struct virtio_net *transmitting;
 
 static bool has(const struct virtio_net *n, unsigned bit) { return n->negotiated & (1ULL << bit); }
 
@@ -164,13 +170,11 @@ static bool flush_backlog(struct virtio_net *n)
 	return any;
 }
 
-/* A copy of a frame into *f; false (and counted) without memory. */
-static bool frame_keep(struct virtio_net *n, struct frame *f, const uint8_t *hdr, const uint8_t *frame, size_t len)
+/* A copy of a frame into *f; false without memory. */
+static bool frame_keep(struct frame *f, const uint8_t *hdr, const uint8_t *frame, size_t len)
 {
-	if (!(f->data = malloc(len))) {
-		n->rx_dropped++;
+	if (!(f->data = malloc(len)))
 		return false;
-	}
 	memcpy(f->data, frame, len);
 	f->len = len;
 	f->has_hdr = hdr != NULL;
@@ -185,9 +189,11 @@ static void backlog_add(struct virtio_net *n, const uint8_t *hdr, const uint8_t 
 		n->rx_dropped++;
 		return;
 	}
-	if (frame_keep(n, &n->backlog[(n->backlog_head + n->backlog_len) % BACKLOG_FRAMES], hdr, frame, len)) {
+	if (frame_keep(&n->backlog[(n->backlog_head + n->backlog_len) % BACKLOG_FRAMES], hdr, frame, len)) {
 		n->backlog_len++;
 		n->rx_backlogged++;
+	} else {
+		n->rx_dropped++;
 	}
 }
 
@@ -220,6 +226,7 @@ static void receive_locked(struct virtio_net *n, const uint8_t *hdr, const uint8
  * Receive queue lock held, on the network thread (or with every lock). */
 static void deliver_answers(struct virtio_net *n)
 {
+	pthread_mutex_lock(&n->answers_lock);
 	for (unsigned i = 0; i < n->answers_len; i++) {
 		struct frame *f = &n->answers[i];
 		receive_locked(n, f->has_hdr ? f->hdr : NULL, f->data, f->len);
@@ -227,6 +234,7 @@ static void deliver_answers(struct virtio_net *n)
 		f->data = NULL;
 	}
 	n->answers_len = 0;
+	pthread_mutex_unlock(&n->answers_lock);
 }
 
 /* The backend's sink (network thread). */
@@ -234,15 +242,19 @@ static void net_receive(void *dev, const uint8_t *hdr, const uint8_t *frame, siz
 {
 	struct virtio_net *n = dev;
 
-	if (n->in_tx && !virtio_mmio_trylock_queue(n->t, RX)) { /* see the top of this file */
-		if (n->answers_len == ANSWER_FRAMES)
-			n->rx_dropped++;
-		else if (frame_keep(n, &n->answers[n->answers_len], hdr, frame, len))
-			n->answers_len++;
-		return;
-	}
-	if (!n->in_tx)
+	if (transmitting == n) { /* see the top of this file */
+		if (!virtio_mmio_trylock_queue(n->t, RX)) {
+			pthread_mutex_lock(&n->answers_lock);
+			if (n->answers_len < ANSWER_FRAMES && frame_keep(&n->answers[n->answers_len], hdr, frame, len))
+				n->answers_len++;
+			else
+				n->answers_dropped++;
+			pthread_mutex_unlock(&n->answers_lock);
+			return;
+		}
+	} else {
 		virtio_mmio_lock_queue(n->t, RX);
+	}
 	deliver_answers(n);
 	receive_locked(n, hdr, frame, len);
 	virtio_mmio_unlock_queue(n->t, RX);
@@ -288,9 +300,9 @@ static uint32_t tx_handle(void *model, struct virtio_mmio *t, struct vq_chain *c
 		virtio_mmio_fail(t, TX, "transmit frame larger than 64 KiB");
 		return 0;
 	}
-	n->in_tx = true;
+	transmitting = n;
 	n->be->ops->send(n->be, c->iov, c->n_out, c->out_len);
-	n->in_tx = false;
+	transmitting = NULL;
 	n->tx_frames++;
 	n->tx_bytes += c->out_len - VNET_HDR_LEN;
 	return 0;
@@ -325,12 +337,14 @@ static void net_reset(void *model)
 
 	n->negotiated = 0;
 	n->rx_placed = false;
+	pthread_mutex_lock(&n->answers_lock);
 	for (unsigned i = 0; i < n->answers_len; i++) { /* nor answers to the old one */
 		free(n->answers[i].data);
 		n->answers[i].data = NULL;
 		n->rx_dropped++;
 	}
 	n->answers_len = 0;
+	pthread_mutex_unlock(&n->answers_lock);
 	while (n->backlog_len) { /* a reset guest wants no stale frames */
 		free(n->backlog[n->backlog_head].data);
 		n->backlog[n->backlog_head].data = NULL;
@@ -399,7 +413,7 @@ static void net_print_stats(void *model, FILE *out)
 	fprintf(out, "  %s: tx %llu frames (%llu bytes), rx %llu frames (%llu bytes), %llu waited for buffers, "
 		     "%llu dropped (backlog full or driver down), %llu too big for the guest's buffers\n",
 		n->be->ops->kind, n->tx_frames, n->tx_bytes, n->rx_frames, n->rx_bytes, n->rx_backlogged,
-		n->rx_dropped, n->rx_too_big);
+		n->rx_dropped + n->answers_dropped, n->rx_too_big);
 }
 
 static void net_destroy(void *model)
@@ -411,6 +425,7 @@ static void net_destroy(void *model)
 	if (n->stop_fd >= 0)
 		close(n->stop_fd);
 	n->be->ops->destroy(n->be);
+	pthread_mutex_destroy(&n->answers_lock);
 	free(n);
 }
 
@@ -435,6 +450,7 @@ struct device *virtio_net_create(uint64_t base, int spi, const struct virtio_mmi
 	}
 	n->be = backend;
 	n->stop_fd = -1;
+	pthread_mutex_init(&n->answers_lock, NULL);
 	backend->sink = (struct net_rx_sink){ .can_receive = net_can_receive, .receive = net_receive,
 						   .flush = net_flush, .dev = n };
 	memcpy(n->config, mac, 6);

@@ -31,8 +31,9 @@
  *                   KVM_IRQ_LINE). Register accesses stay on vCPU threads.
  *                   A NIC's thread also runs its backend (libslirp's poll
  *                   loop, or the tap); what libslirp answers while the
- *                   thread transmits waits for the pass to end, since
- *                   the transmit lock is held (devices/virtio_net.c). A 9p share's thread serves its
+ *                   thread transmits, holding the transmit lock, goes to
+ *                   the guest only if the receive lock is free, else
+ *                   waits for its next holder (devices/virtio_net.c). A 9p share's thread serves its
  *                   requests against the host directory through the share
  *                   layer (devices/share/share.h: by descriptor, beneath
  *                   the root; preadv and pwritev into guest buffers); a
