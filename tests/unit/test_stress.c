@@ -13,6 +13,7 @@
 #include "harness.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,10 +137,95 @@ static void test_vcpu_resets_while_io_and_backend_run(void **state)
 	free(ram);
 }
 
+/* libslirp answers a frame from the guest (an ACK, more data) inside
+ * slirp_input(), while the transmit pass holds its queue's lock. A vCPU
+ * resetting the device meanwhile holds the receive lock and waits for the
+ * transmit lock: the answer must not wait for the receive lock. Here a
+ * second thread holds it until the pass is over; before the fix the pass
+ * waited for it forever (the alarm ends the test). The answer reaches the
+ * guest once the lock is free. */
+static struct virtio_mmio *race_t;
+/* 1: take the receive lock; 2: it is held; 3: the pass is over */
+static atomic_int race_phase;
+static uint8_t answer_frame[80];
+static void *hold_receive_lock(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&race_phase) != 1)
+		usleep(1000);
+	virtio_mmio_lock_queue(race_t, 0);
+	atomic_store(&race_phase, 2);
+	while (atomic_load(&race_phase) != 3)
+		usleep(1000);
+	virtio_mmio_unlock_queue(race_t, 0);
+	return NULL;
+}
+/* Inside the pass: the "vCPU" takes the receive lock now, then slirp answers. */
+static void answering_send(struct net_backend *b, const struct iovec *iov, unsigned n, size_t total)
+{
+	(void)iov; (void)n; (void)total;
+	atomic_store(&race_phase, 1);
+	while (atomic_load(&race_phase) != 2)
+		usleep(1000);
+	b->sink.receive(b->sink.dev, NULL, answer_frame, sizeof(answer_frame));
+}
+
+static void test_answer_during_transmit_waits_for_no_lock(void **state)
+{
+	static const struct net_backend_ops answering = {
+		.kind = "answering", .features = no_features, .mtu = no_mtu, .activate = no_activate,
+		.poll_fill = no_fill, .poll_handle = no_handle, .send = answering_send, .destroy = no_destroy,
+	};
+	struct virtio_mmio_env env = { .vm_fd = -1 };
+	struct error err = { 0 };
+	const uint8_t mac[6] = { 2, 0x5a, 0, 0, 0, 2 };
+	uint8_t hdr[12] = { 0 }, payload[60] = { 0 };
+	const struct fd_buf txbufs[2] = { { 12, 0, hdr }, { 60, 0, payload } };
+	const struct fd_buf rxbuf = { 1514, 1, NULL };
+	struct device *dev;
+	pthread_t holder;
+	uint64_t gpa;
+
+	(void)state;
+	ram = calloc(1, FD_RAM_SIZE);
+	fd_init_at(&rxq, ram, 0x00000, 0x100000, 16);
+	fd_init_at(&txq, ram, 0x10000, 0x300000, 16);
+	guest_mem_wrap(&device_mem, FD_RAM_GPA, ram, FD_RAM_SIZE);
+	env.mem = &device_mem;
+	mmio_bus_init(&bus);
+	be.ops = &answering;
+	dev = virtio_net_create(BASE, 2, &env, &be, mac, &err);
+	assert_non_null(dev);
+	assert_int_equal(mmio_bus_add(&bus, dev, &err), 0);
+	race_t = virtio_mmio_of(dev);
+	struct fake_driver qs[2] = { rxq, txq };
+	assert_true(fd_bring_up(&bus, BASE, qs, 2, 0));
+	for (size_t i = 0; i < sizeof(answer_frame); i++)
+		answer_frame[i] = (uint8_t)(i * 7 + 1);
+	fd_add_chain(&rxq, &rxbuf, 1, &gpa);
+	fd_add_chain(&txq, txbufs, 2, NULL);
+
+	assert_int_equal(pthread_create(&holder, NULL, hold_receive_lock, NULL), 0);
+	alarm(20);
+	virtio_mmio_process_all(race_t); /* the transmit pass; the backend answers */
+	alarm(0);
+	atomic_store(&race_phase, 3);
+	pthread_join(holder, NULL);
+	assert_int_equal(fd_used_idx(&rxq), 0); /* not while the lock was held */
+	be.sink.flush(be.sink.dev); /* the network thread, after the pass */
+	assert_int_equal(fd_used_idx(&rxq), 1);
+	assert_int_equal(fd_used_len(&rxq, 0), 12 + sizeof(answer_frame));
+	assert_memory_equal(fd_host(&rxq, gpa) + 12, answer_frame, sizeof(answer_frame));
+	assert_true(virtio_mmio_interrupt_status(race_t) & 1);
+	mmio_bus_destroy(&bus);
+	free(ram);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vcpu_resets_while_io_and_backend_run),
+		cmocka_unit_test(test_answer_during_transmit_waits_for_no_lock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,6 @@ struct fake_backend {
 	unsigned sent_frames;
 	uint64_t offloads, activated;
 	unsigned activations;
-	void (*answer)(struct fake_backend *f); /* called inside send() */
 };
 
 static uint64_t fb_features(struct net_backend *be) { return ((struct fake_backend *)be)->offloads; }
@@ -47,8 +46,6 @@ static void fb_send(struct net_backend *be, const struct iovec *iov, unsigned n,
 	}
 	assert_int_equal(f->sent_len, total);
 	f->sent_frames++;
-	if (f->answer) /* as libslirp does: an answer before send returns */
-		f->answer(f);
 }
 static void fb_destroy(struct net_backend *be) { (void)be; }
 static unsigned fb_mtu(struct net_backend *be) { (void)be; return 0; }
@@ -198,46 +195,6 @@ static void test_receive_waits_for_buffers(void **state)
 	assert_memory_equal(fd_host(&rxq, gpa[0]) + 12, f1, sizeof(f1)); /* in order */
 	assert_memory_equal(fd_host(&rxq, gpa[1]) + 12, f2, sizeof(f2));
 	assert_int_equal(fd_used_len(&rxq, 1), 212);
-}
-
-/* libslirp answers a frame from the guest (an ACK, more data) inside
- * slirp_input(), while the transmit pass holds its queue's lock. A vCPU
- * resetting the device meanwhile holds the receive lock and waits for the
- * transmit lock: the answer must not wait for the receive lock. Here the
- * answer is made with the receive lock held, as in that race; before the
- * fix it deadlocked (the alarm ends the test). It reaches the guest when
- * the pass is over. */
-static uint8_t answer_frame[80];
-static void answer_while_rx_is_held(struct fake_backend *f)
-{
-	virtio_mmio_lock_queue(t, 0);
-	f->be.sink.receive(f->be.sink.dev, NULL, answer_frame, sizeof(answer_frame));
-	virtio_mmio_unlock_queue(t, 0);
-}
-
-static void test_answer_during_transmit_waits_for_no_lock(void **state)
-{
-	uint8_t hdr[12] = { 0 }, frame[60];
-	const struct fd_buf bufs[] = { { 12, 0, hdr }, { 60, 0, frame } };
-	const struct fd_buf rx = { 1514, 1, NULL };
-	uint64_t gpa;
-
-	(void)state;
-	make_frame(frame, sizeof(frame), 3);
-	make_frame(answer_frame, sizeof(answer_frame), 9);
-	fd_add_chain(&rxq, &rx, 1, &gpa);
-	fd_add_chain(&txq, bufs, 2, NULL);
-	fb.answer = answer_while_rx_is_held;
-	alarm(10);
-	virtio_mmio_process_all(t);
-	alarm(0);
-	fb.answer = NULL;
-	assert_int_equal(fb.sent_frames, 1);
-	fb.be.sink.flush(fb.be.sink.dev); /* the network thread, after the pass */
-	assert_int_equal(fd_used_idx(&rxq), 1);
-	assert_int_equal(fd_used_len(&rxq, 0), 12 + sizeof(answer_frame));
-	assert_memory_equal(fd_host(&rxq, gpa) + 12, answer_frame, sizeof(answer_frame));
-	assert_true(virtio_mmio_interrupt_status(t) & 1);
 }
 
 /* Without MRG_RXBUF, a frame bigger than one buffer can never fit: it is
@@ -425,7 +382,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_for_reboot_forgets_the_old_rings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_and_features_are_one_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_transmit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_answer_during_transmit_waits_for_no_lock, setup, teardown),
 		cmocka_unit_test(test_tap_is_told_headers_are_little_endian),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
