@@ -85,11 +85,18 @@ results() { # VMM STEP:MIB...
 # Boot: start -> guest userspace, split into the VMM's setup (start -> the
 # kernel's first kvm_entry), the kernel's early boot before its clock
 # starts and its own uptime; the guest's SYSTEM_OFF -> the VMM's exit.
-# boot_rows VMM PREFIX [feat=SET]: one boot's figures as VMM.PREFIXname.
+# boot_rows VMM PREFIX [params=KERNEL-PARAMS] [feat=SET...]: one boot (quiet
+# unless params= says otherwise), its figures as VMM.PREFIXname.
 boot_rows() {
-  local v=$1 p=$2; shift 2
-  vm $v 256 quiet "$@"
+  local v=$1 p=$2 params=quiet; shift 2
+  case $1 in params=*) params=${1#params=}; shift;; esac
+  vm $v 256 "$params" "$@"
   boot=$(mark_t userspace); setup=$(stamp first_entry); up=$(guest uptime)
+  # saevm's exits and console bytes, for the exits each console byte costs
+  if [ $v = saevm ]; then
+    echo "@@B saevm.${p}mmio_exits=$(sed -n 's/.*stats: \([0-9]*\) MMIO exits.*/\1/p' /tmp/vm.out | head -1)"
+    echo "@@B saevm.${p}console_bytes=$(sed -n 's/.*stats: console: \([0-9]*\) bytes written.*/\1/p' /tmp/vm.out | head -1)"
+  fi
   echo "@@B $v.${p}boot=$boot"
   echo "@@B $v.${p}setup=$setup"
   echo "@@B $v.${p}guest_uptime=$up"
@@ -124,11 +131,16 @@ for i in $(seq $N); do
     echo "@@B $v.mem_kb=$((rss - ram))"
     echo "@@B $v.mem_vmrss_kb=$((vmrss - ram))"
     echo "@@B $v.ram_touched_kb=$ram"
-    # Where it is (smaps, outside guest RAM): the binary and libraries,
-    # the main stack, the rest (heap, thread stacks, buffers).
-    awk -v v=$v '/^[0-9a-f]+-[0-9a-f]+ /{n=$6; k = n ~ /^\// ? "file" : n == "[stack]" ? "stack" : "anon"}
-      /^Size:/{big=($2>=131072)} /^Rss:/{ if (!big) r[k]+=$2 }
-      END{printf "@@B %s.mem_file_kb=%d\n@@B %s.mem_stack_kb=%d\n@@B %s.mem_anon_kb=%d\n", v, r["file"], v, r["stack"], v, r["anon"]}' /proc/$pid/smaps
+    # Where it is (smaps, outside guest RAM): the code of the binary and
+    # its libraries (file-backed, executable), their data (file-backed,
+    # the rest), the heap, the main stack, thread stacks (anonymous
+    # mappings of 1-16 MiB: glibc's 8 MiB stacks), and the rest.
+    awk -v v=$v '/^[0-9a-f]+-[0-9a-f]+ /{n=$6; x=($2 ~ /x/)
+        k = n ~ /^\// ? (x ? "text" : "filedata") : n == "[heap]" ? "heap" : n == "[stack]" ? "stack" : "anon"}
+      /^Size:/{big=($2>=131072); if (k == "anon" && $2 > 1024 && $2 <= 16384) k = "threads"}
+      /^Rss:/{ if (!big) r[k]+=$2 }
+      END{ split("text filedata heap stack threads anon", ks, " ")
+           for (i = 1; i <= 6; i++) printf "@@B %s.mem_%s_kb=%d\n", v, ks[i], r[ks[i]] }' /proc/$pid/smaps
     kill $pid; wait $! 2>/dev/null
   done
 done
@@ -151,6 +163,14 @@ for i in $(seq $N); do
   for v in saevm qemu; do boot_rows $v alt_ feat=$ALTF; done
 done
 fi # boot
+
+if want verbose; then
+# The same boot with the kernel's whole log on the console (no quiet), as
+# CI boots usually keep it: what each console byte costs the guest.
+for i in $(seq $N); do
+  for v in saevm qemu; do boot_rows $v verbose_ params=; done
+done
+fi # verbose
 
 if want exits; then
 # MMIO exit cost: through saevm's dispatch, and a bare KVM_RUN loop.

@@ -24,7 +24,7 @@ tests/rig/mk-initramfs.sh -o "$W/bench-l2-share.cpio" --init tests/bench/l2-benc
 echo "${BENCH_CPU_FEATURES:-all}" > "$W/bench-cpu-features"
 echo "${BENCH_SAMPLES:-5}" > "$W/bench-samples"
 echo "${BENCH_SHARE_SAMPLES:-3}" > "$W/bench-share-samples"   # rounds of the share rows (4 VMs each)
-echo "${BENCH_ONLY:-}" > "$W/bench-only"   # sections to run (boot exits blk net mem sandbox share); all if empty
+echo "${BENCH_ONLY:-}" > "$W/bench-only"   # sections to run (boot verbose exits blk net mem sandbox share); all if empty
 tests/rig/mk-sandbox-rootfs.sh "$W/rootfs.tar"
 tests/rig/mk-initramfs.sh -o "$W/bench-l1.cpio" --init tests/bench/l1-bench.sh --modules tun \
   --add "$W/bench-cpu-features:/rig/bench-cpu-features" --add "$W/bench-samples:/rig/bench-samples" \
