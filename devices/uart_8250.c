@@ -2,7 +2,14 @@
  * Transmission is instant (a byte written to THR goes straight to the
  * console's buffer), so THR is always empty and the FIFO only matters for
  * receive. The interrupt is a level: asserted while "data ready and RDI
- * enabled" or "THR empty pending and THRI enabled". */
+ * enabled" or "THR empty pending and THRI enabled".
+ *
+ * Linux's console writes with interrupts off (IER 0): per byte it reads
+ * LSR, then writes THR, two exits. While THRI is off nobody waits for a
+ * THR write's effect, so the machine may let KVM hold those writes back
+ * (coalesced MMIO, uart_8250_batch_transmit) and replay them, in order,
+ * before the next exit: a byte then costs one exit. With THRI on, a THR
+ * write must raise THRE at once, so it exits again. */
 #include "uart_8250.h"
 
 #include <libfdt.h>
@@ -44,6 +51,9 @@ struct uart {
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	bool thr_int_pending;
 	bool irq_level;
+	uart_batch_fn batch; /* or NULL */
+	void *batch_opaque;
+	bool batching;       /* THR writes are being held back now */
 	uint8_t rx[RX_FIFO];
 	unsigned rx_head, rx_len;
 	uint8_t test_tx[TEST_TX_BUF]; /* only without a console */
@@ -63,6 +73,19 @@ static void update_irq(struct uart *u)
 		if (u->irq)
 			irqchip_set_spi(u->irq, (unsigned)u->dev.spi, level);
 	}
+}
+
+/* THR writes may be held back exactly while THRI is off. Lock held. */
+static void update_batching(struct uart *u)
+{
+	bool want = !(u->ier & IER_THRI);
+
+	if (!u->batch || want == u->batching)
+		return;
+	if (u->batch(u->batch_opaque, u->dev.mmio_base + REG_RBR_THR_DLL, 1, want) == 0)
+		u->batching = want;
+	else
+		u->batch = NULL; /* the host refused: not asked again */
 }
 
 static void transmit(struct uart *u, uint8_t byte)
@@ -204,6 +227,7 @@ static void uart_mmio_write(struct device *dev, uint64_t offset, unsigned len, u
 	pthread_mutex_lock(&u->lock);
 	now_listening = write_reg(u, (unsigned)offset, (uint8_t)value);
 	update_irq(u);
+	update_batching(u);
 	pthread_mutex_unlock(&u->lock);
 	if (now_listening && u->con)
 		console_kick(u->con); /* input may be waiting for us */
@@ -268,6 +292,18 @@ static void uart_reset(struct device *dev)
 	u->thr_int_pending = false;
 	u->rx_head = u->rx_len = 0;
 	update_irq(u);
+	update_batching(u);
+	pthread_mutex_unlock(&u->lock);
+}
+
+void uart_8250_batch_transmit(struct device *dev, uart_batch_fn fn, void *opaque)
+{
+	struct uart *u = to_uart(dev);
+
+	pthread_mutex_lock(&u->lock);
+	u->batch = fn;
+	u->batch_opaque = opaque;
+	update_batching(u);
 	pthread_mutex_unlock(&u->lock);
 }
 

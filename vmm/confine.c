@@ -68,6 +68,7 @@ enum refusal { REFUSED_CALL, REFUSED_IOCTL, REFUSED_EXEC_MAP, REFUSED_CLONE, REF
 /* The ioctl requests of a running VM, after setup. */
 static const unsigned long allowed_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_IOEVENTFD, KVM_IRQFD,          /* vCPUs, devices */
+	KVM_REGISTER_COALESCED_MMIO, KVM_UNREGISTER_COALESCED_MMIO, /* the UART (uart_8250.h) */
 	KVM_ARM_VCPU_INIT, KVM_ARM_VCPU_FINALIZE, KVM_GET_REG_LIST, KVM_SET_ONE_REG, KVM_GET_ONE_REG, /* reboot */
 	TCGETS, TCSETS, TIOCGWINSZ,                                /* the terminal */
 	TUNSETOFFLOAD,                                             /* tap, at DRIVER_OK */

@@ -30,6 +30,7 @@ struct host_caps {
 	unsigned ipa_bits_max;    /* KVM_CAP_ARM_VM_IPA_SIZE; 0: only the 40-bit default */
 	bool gicv3, gicv2;        /* in-kernel vGIC types that can be created */
 	bool ioeventfd, irqfd;    /* usable for devices (irqfd needs an irqchip too) */
+	unsigned coalesced_mmio_page; /* KVM_CAP_COALESCED_MMIO: its ring's page in kvm_run's mapping; 0: none */
 	uint32_t vcpu_target;     /* KVM_ARM_PREFERRED_TARGET, else GENERIC_V8 */
 	uint32_t vcpu_features_allowed; /* feature bits saevm may ask for at all */
 	uint32_t vcpu_features;   /* what KVM_ARM_VCPU_INIT accepted (boot vCPU) */

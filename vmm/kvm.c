@@ -108,6 +108,12 @@ int kvm_create(struct kvm_vm *kvm, const char *path, uint64_t gpa_end, enum host
 		caps->max_vcpus = 1;
 	caps->ioeventfd = check_ext(kvm->vm_fd, KVM_CAP_IOEVENTFD) > 0;
 	caps->irqfd = check_ext(kvm->vm_fd, KVM_CAP_IRQFD) > 0;
+	{ /* the ring must lie inside the vCPU mapping */
+		int page = check_ext(kvm->vm_fd, KVM_CAP_COALESCED_MMIO);
+		long size = sysconf(_SC_PAGESIZE);
+		if (page > 0 && size > 0 && (long)(page + 1) * size <= kvm->run_mmap_size)
+			caps->coalesced_mmio_page = (unsigned)page;
+	}
 	/* Every arm64 KVM has this VM ioctl, the s390 module included; an
 	 * x86 or s390-native /dev/kvm does not (ENOTTY). */
 	memset(&preferred, 0, sizeof(preferred));
@@ -133,9 +139,10 @@ int kvm_create(struct kvm_vm *kvm, const char *path, uint64_t gpa_end, enum host
 	caps->pvtime = check_ext(kvm->vm_fd, KVM_CAP_STEAL_TIME) > 0;
 	caps->psci = PSCI_SYSTEM_OFF_ONLY; /* until the boot vCPU's init says more */
 	host_caps_apply_profile(caps, profile);
-	log_debug("host: %s, max %u vCPUs, IPA %u bits (max %u), gicv3 %d gicv2 %d, ioeventfd %d irqfd %d",
+	log_debug("host: %s, max %u vCPUs, IPA %u bits (max %u), gicv3 %d gicv2 %d, ioeventfd %d irqfd %d, "
+		  "coalesced MMIO %d",
 		  path, caps->max_vcpus, bits, caps->ipa_bits_max, caps->gicv3, caps->gicv2,
-		  caps->ioeventfd, caps->irqfd);
+		  caps->ioeventfd, caps->irqfd, caps->coalesced_mmio_page > 0);
 	return 0;
 }
 
@@ -146,6 +153,13 @@ void kvm_destroy(struct kvm_vm *kvm)
 	if (kvm->dev_fd >= 0)
 		close(kvm->dev_fd);
 	kvm->vm_fd = kvm->dev_fd = -1;
+}
+
+int kvm_coalesce_mmio(struct kvm_vm *kvm, uint64_t gpa, uint32_t size, bool on)
+{
+	struct kvm_coalesced_mmio_zone zone = { .addr = gpa, .size = size };
+
+	return ioctl(kvm->vm_fd, on ? KVM_REGISTER_COALESCED_MMIO : KVM_UNREGISTER_COALESCED_MMIO, &zone);
 }
 
 int kvm_add_memslot(struct kvm_vm *kvm, unsigned slot, uint64_t gpa, uint64_t size, void *host,

@@ -24,6 +24,10 @@ int kvm_create(struct kvm_vm *kvm, const char *path, uint64_t gpa_end, enum host
 	       struct error *err);
 void kvm_destroy(struct kvm_vm *kvm);
 
+/* Lets KVM buffer the guest's writes to [gpa, gpa + size) in the
+ * coalesced MMIO ring instead of exiting (on), or stops it (off). */
+int kvm_coalesce_mmio(struct kvm_vm *kvm, uint64_t gpa, uint32_t size, bool on);
+
 int kvm_add_memslot(struct kvm_vm *kvm, unsigned slot, uint64_t gpa, uint64_t size, void *host,
 		    struct error *err);
 

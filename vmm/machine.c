@@ -119,6 +119,21 @@ static int add_share(struct vm *vm, const struct virtio_mmio_env *env, unsigned 
 				    : virtio_9p_create(slot_base(n), slot_spi(n), env, psrv, tag, err), err);
 }
 
+/* The UART's transmit register, held back by KVM (coalesced MMIO): the
+ * ring is replayed before every exit (vm_replay_coalesced). */
+static int coalesce_uart_writes(void *opaque, uint64_t gpa, unsigned len, bool on)
+{
+	struct vm *vm = opaque;
+
+	if (kvm_coalesce_mmio(&vm->kvm, gpa, len, on) < 0) {
+		log_debug("coalesced MMIO for the UART: %s", strerror(errno));
+		return -1;
+	}
+	if (on)
+		atomic_store(&vm->mmio_ring_used, true);
+	return 0;
+}
+
 int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -134,7 +149,10 @@ int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 
 	console_on_quit(&vm->console, console_quit, vm);
 	vm->stdout_path = "/uart@9000000";
-	r = vm_add_device(vm, uart_8250_create(UART_BASE, UART_SPI, &vm->irq, &vm->console, err), err);
+	struct device *uart = uart_8250_create(UART_BASE, UART_SPI, &vm->irq, &vm->console, err);
+	r = vm_add_device(vm, uart, err);
+	if (r == 0 && vm->mmio_ring)
+		uart_8250_batch_transmit(uart, coalesce_uart_writes, vm);
 	if (r == 0)
 		r = vm_add_device(vm, exit_dev_create(EXIT_DEV_BASE, guest_exit, boot_marker, vm, err), err);
 	if (r == 0)

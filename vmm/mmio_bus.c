@@ -1,5 +1,7 @@
 #include "mmio_bus.h"
 
+#include "kvm_uapi.h"
+
 #include <string.h>
 
 #include "le.h"
@@ -115,4 +117,28 @@ void mmio_bus_destroy(struct mmio_bus *bus)
 		if (bus->devices[i]->ops->destroy)
 			bus->devices[i]->ops->destroy(bus->devices[i]);
 	bus->count = 0;
+}
+
+unsigned mmio_bus_replay_ring(struct mmio_bus *bus, struct kvm_coalesced_mmio_ring *ring, unsigned slots)
+{
+	uint32_t first = __atomic_load_n(&ring->first, __ATOMIC_RELAXED);
+	uint32_t last = __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE); /* KVM's, after the entry */
+	unsigned n = 0;
+
+	if (first >= slots || last >= slots)
+		return 0; /* not a ring KVM wrote */
+	while (first != last) {
+		struct kvm_coalesced_mmio *e = &ring->coalesced_mmio[first];
+		uint8_t data[8];
+		uint32_t len = e->len;
+
+		if (len && len <= sizeof(data)) {
+			memcpy(data, e->data, len);
+			mmio_bus_dispatch(bus, e->phys_addr, data, len, true);
+		}
+		first = (first + 1) % slots;
+		n++;
+	}
+	__atomic_store_n(&ring->first, first, __ATOMIC_RELEASE); /* the slots are KVM's again */
+	return n;
 }

@@ -31,6 +31,14 @@ struct device *mmio_bus_find(const struct mmio_bus *bus, uint64_t gpa);
  * in guest (little-endian) order on every host, arm64 or s390x. Decodes them
  * for writes, encodes the device's answer for reads. Returns false when no
  * device claimed the address (a read then returns zeros). */
+/* KVM's coalesced MMIO ring (struct kvm_coalesced_mmio_ring: u32 first,
+ * last, then entries of u64 phys_addr, u32 len, u32 pad, u8 data[8]):
+ * writes KVM buffered instead of exiting, in the guests' order. Replays
+ * each through the bus and empties the ring; `slots` entries fit its
+ * page. Returns how many it replayed. One caller at a time. */
+struct kvm_coalesced_mmio_ring;
+unsigned mmio_bus_replay_ring(struct mmio_bus *bus, struct kvm_coalesced_mmio_ring *ring, unsigned slots);
+
 bool mmio_bus_dispatch(struct mmio_bus *bus, uint64_t gpa, uint8_t data[8], unsigned len,
 		       bool is_write);
 

@@ -80,10 +80,24 @@ static bool handle_system_event(struct vcpu *vcpu)
 	return false;
 }
 
+void vm_replay_coalesced(struct vm *vm)
+{
+	struct kvm_coalesced_mmio_ring *ring = vm->mmio_ring;
+
+	/* first == last: nothing held back (KVM moves last, we move first) */
+	if (!ring || __atomic_load_n(&ring->first, __ATOMIC_RELAXED) == __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&vm->mmio_ring_lock);
+	mmio_bus_replay_ring(&vm->bus, ring, vm->mmio_ring_slots);
+	pthread_mutex_unlock(&vm->mmio_ring_lock);
+}
+
 bool vcpu_handle_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
+	/* What this vCPU (or another) wrote before this exit comes first. */
+	vm_replay_coalesced(vcpu->vm);
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
 		vcpu->mmio_exits++;

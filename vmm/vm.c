@@ -36,6 +36,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct sandbox *sandbo
 	vm->kvm.dev_fd = vm->kvm.vm_fd = vm->irq.dev_fd = vm->console.wake_fd = -1;
 	vm->control_fd = vm->console_log_fd = -1;
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->mmio_ring_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
 	mmio_bus_init(&vm->bus);
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC);
@@ -78,6 +79,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct sandbox *sandbo
 			return err_set(err, EXIT_HOST_UNSUPPORTED,
 				       "-c %u: this host has no in-kernel PSCI to start secondary vCPUs; use -c 1",
 				       vm->ncpus);
+	}
+	if (caps->coalesced_mmio_page) { /* one ring per VM, in every vCPU's mapping */
+		vm->mmio_ring = (struct kvm_coalesced_mmio_ring *)((uint8_t *)vm->vcpus[0].run +
+								    (size_t)caps->coalesced_mmio_page *
+									    (size_t)sysconf(_SC_PAGESIZE));
+		vm->mmio_ring_slots = (unsigned)(((size_t)sysconf(_SC_PAGESIZE) - sizeof(*vm->mmio_ring)) /
+						 sizeof(struct kvm_coalesced_mmio));
 	}
 	if (irqchip_finalize(&vm->irq, err) < 0)
 		return -1;
@@ -304,6 +312,8 @@ static bool being_debugged(void)
 	return traced;
 }
 
+#define COALESCED_REPLAY_MS 50
+
 /* Runs the vCPUs until the VM stops; returns the exit code. */
 int vm_run(struct vm *vm, int signal_fd, struct error *err)
 {
@@ -350,14 +360,16 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err)
 		return -1;
 	}
 	while (!atomic_load(&vm->stopping)) {
-		int wait_ms = -1;
+		int wait_ms = atomic_load(&vm->mmio_ring_used) ? COALESCED_REPLAY_MS : -1;
+		vm_replay_coalesced(vm);
 		if (deadline) {
 			double left = deadline - log_wall_since_start();
 			if (left <= 0) {
 				vm_request_stop(vm, EXIT_TIMEOUT, "stopped after --timeout %u s", vm->cfg->timeout_s);
 				break;
 			}
-			wait_ms = (int)(left * 1000) + 1;
+			if (wait_ms < 0 || left * 1000 < wait_ms)
+				wait_ms = (int)(left * 1000) + 1;
 		}
 		if (poll(fds, 3, wait_ms) < 0 && errno != EINTR)
 			break;
@@ -374,6 +386,7 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err)
 		count = 0;
 	vcpus_resume(vm); /* a paused VM that is stopped must not stay parked */
 	vcpus_join(vm);
+	vm_replay_coalesced(vm); /* the last bytes before a power-off */
 	log_debug("teardown: vCPUs joined at %.4f s", log_wall_since_start());
 	return vm->exit_code;
 }
@@ -437,5 +450,6 @@ void vm_destroy(struct vm *vm)
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_mutex_destroy(&vm->mmio_ring_lock);
 	pthread_cond_destroy(&vm->pause_cond);
 }

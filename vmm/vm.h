@@ -114,6 +114,12 @@ struct vm {
 	uint64_t dtb_gpa;
 
 	bool devices_started;
+	/* KVM's coalesced MMIO ring (the UART's transmit register, vmm/vcpu.c),
+	 * or NULL; replayed under its lock before every exit is handled. */
+	struct kvm_coalesced_mmio_ring *mmio_ring;
+	unsigned mmio_ring_slots;
+	pthread_mutex_t mmio_ring_lock;
+	atomic_bool mmio_ring_used; /* a zone is registered: main replays it too */
 	bool drop_setup_code; /* set by vm_run unless debugged; vCPU 0's, once it runs */
 
 	pthread_mutex_t stop_lock;
@@ -162,6 +168,11 @@ int vm_open_console_and_control(struct vm *vm, struct error *err);
  * NULL: its creation failed and `err` says why). */
 struct device;
 int vm_add_device(struct vm *vm, struct device *dev, struct error *err);
+/* Replays the writes KVM held back in the coalesced MMIO ring. Any thread;
+ * a vCPU thread calls it before handling each exit, main every 50 ms (a
+ * guest that writes and then only sleeps) and once the vCPUs are joined. */
+void vm_replay_coalesced(struct vm *vm);
+
 /* On vCPU 0's thread as it first enters the guest (the devices' and the
  * console's threads are up): unmaps the binary's read-only pages, once,
  * when vm_run said so. */

@@ -4,6 +4,7 @@
 
 #include "../../devices/uart_8250.h"
 #include "../../vmm/irq.h"
+#include "../../vmm/kvm_uapi.h"
 #include "../../vmm/mmio_bus.h"
 
 #define BASE 0x09000000ULL
@@ -152,6 +153,85 @@ static void test_wide_and_unclaimed_access(void **state)
 	assert_memory_equal(data, "\0\0\0\0", 4);
 }
 
+/* THR writes are held back (coalesced MMIO) exactly while THRI is off:
+ * Linux's console writes with IER 0, and a THR write with THRI on must
+ * raise THRE at once. A host that refuses is not asked again. */
+static int batch_calls, batch_refuse;
+static bool batch_on;
+static uint64_t batch_gpa;
+static int record_batch(void *opaque, uint64_t gpa, unsigned len, bool on)
+{
+	(void)opaque;
+	assert_int_equal(len, 1);
+	batch_calls++;
+	batch_gpa = gpa;
+	if (batch_refuse)
+		return -1;
+	batch_on = on;
+	return 0;
+}
+
+static void test_transmit_held_back_only_without_thri(void **state)
+{
+	(void)state;
+	batch_calls = batch_refuse = 0;
+	uart_8250_batch_transmit(uart, record_batch, NULL);
+	assert_int_equal(batch_calls, 1);
+	assert_true(batch_on); /* IER 0 at power-on */
+	assert_int_equal(batch_gpa, BASE);
+	wr(1, 0x01); /* RDI only: still polled transmit */
+	assert_int_equal(batch_calls, 1);
+	wr(1, 0x03); /* THRI: every THR write exits again */
+	assert_int_equal(batch_calls, 2);
+	assert_false(batch_on);
+	wr(1, 0x00); /* the console's write clears IER */
+	assert_int_equal(batch_calls, 3);
+	assert_true(batch_on);
+	wr(1, 0x02);
+	assert_false(batch_on);
+	mmio_bus_reset_devices(&bus); /* a reboot: IER 0 */
+	assert_true(batch_on);
+	assert_int_equal(batch_calls, 5);
+
+	wr(1, 0x02);
+	assert_int_equal(batch_calls, 6);
+	batch_refuse = 1; /* a host that refuses is not asked again */
+	wr(1, 0x00);
+	wr(1, 0x02);
+	wr(1, 0x00);
+	assert_int_equal(batch_calls, 7);
+	assert_false(batch_on);
+}
+
+/* What KVM held back comes out of the ring in order, wrapping at its end,
+ * and the ring is left empty. */
+static void test_replay_of_the_coalesced_ring(void **state)
+{
+	enum { SLOTS = 4 };
+	union { struct kvm_coalesced_mmio_ring r; uint8_t b[8 + SLOTS * 24]; } ring;
+	const char *msg = "ok!";
+	uint8_t out[8];
+
+	(void)state;
+	_Static_assert(sizeof(struct kvm_coalesced_mmio) == 24, "entry layout");
+	memset(&ring, 0, sizeof(ring));
+	ring.r.first = 2; /* entries 2, 3, 0 */
+	ring.r.last = 1;
+	for (unsigned i = 0; i < 3; i++) {
+		struct kvm_coalesced_mmio *e = &ring.r.coalesced_mmio[(2 + i) % SLOTS];
+		e->phys_addr = BASE;
+		e->len = 1;
+		e->data[0] = (uint8_t)msg[i];
+	}
+	assert_int_equal(mmio_bus_replay_ring(&bus, &ring.r, SLOTS), 3);
+	assert_int_equal(ring.r.first, 1);
+	assert_int_equal(uart_8250_take_output(uart, out, sizeof(out)), 3);
+	assert_memory_equal(out, msg, 3);
+	assert_int_equal(mmio_bus_replay_ring(&bus, &ring.r, SLOTS), 0); /* empty */
+	ring.r.last = 9; /* not a ring KVM wrote: nothing is replayed */
+	assert_int_equal(mmio_bus_replay_ring(&bus, &ring.r, SLOTS), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +243,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_receive_backpressure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wide_and_unclaimed_access, setup, teardown),
 		cmocka_unit_test(test_input_waits_until_guest_listens),
+		cmocka_unit_test_setup_teardown(test_transmit_held_back_only_without_thri, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_of_the_coalesced_ring, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
