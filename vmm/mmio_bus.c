@@ -132,10 +132,12 @@ unsigned mmio_bus_replay_ring(struct mmio_bus *bus, struct kvm_coalesced_mmio_ri
 		uint8_t data[8];
 		uint32_t len = e->len;
 
-		if (len && len <= sizeof(data)) {
-			memcpy(data, e->data, len);
+		/* The whole 8 bytes, a fixed size the compiler copies inline:
+		 * glibc's memcpy may use SVE, and SVE in a vCPU thread's exit
+		 * path makes the kernel swap the guest's vector state. */
+		memcpy(data, e->data, sizeof(data));
+		if (len && len <= sizeof(data))
 			mmio_bus_dispatch(bus, e->phys_addr, data, len, true);
-		}
 		first = (first + 1) % slots;
 		n++;
 	}
