@@ -22,7 +22,7 @@
  *                   the sandbox's window-size frame. Never holds a device
  *                   lock while it blocks. A vCPU wakes it for output only
  *                   when it sleeps; while output flows it comes back
- *                   every 4 ms by itself (CONSOLE_BATCH_MS).
+ *                   every 20 ms by itself (CONSOLE_BATCH_MS).
  *   I/O threads     one per virtio device (vmm/iothread.h): woken by the
  *                   QueueNotify eventfd (KVM ioeventfd, or the vCPU thread
  *                   signals it), they walk the queue, do the I/O (disk
