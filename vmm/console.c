@@ -27,6 +27,7 @@ int console_init(struct console *con, int in_fd, int out_fd, struct error *err)
 	if (con->wake_fd < 0)
 		return err_errno(err, EXIT_HOST_ERROR, errno, "eventfd for the console");
 	pthread_mutex_init(&con->lock, NULL);
+	pthread_mutex_init(&con->out_lock, NULL);
 	con->in_eof = in_fd < 0;
 	atomic_store(&con->out_asleep, true);
 	con->log_fd = -1;
@@ -126,6 +127,7 @@ static size_t drain_output(struct console *con)
 	uint8_t chunk[4096];
 	size_t taken = 0;
 
+	pthread_mutex_lock(&con->out_lock); /* chunks leave in the order taken */
 	for (;;) {
 		size_t n, first;
 
@@ -140,7 +142,7 @@ static size_t drain_output(struct console *con)
 		con->ring_len -= n;
 		pthread_mutex_unlock(&con->lock);
 		if (n == 0)
-			return taken;
+			break;
 		taken += n;
 		if (con->log_fd >= 0 && write(con->log_fd, chunk, n) != (ssize_t)n)
 			log_debug("console log: %s", strerror(errno));
@@ -156,6 +158,8 @@ static size_t drain_output(struct console *con)
 			atomic_fetch_add(&con->written_bytes, (unsigned long)w);
 		}
 	}
+	pthread_mutex_unlock(&con->out_lock);
+	return taken;
 }
 
 size_t console_filter_input(struct console *con, const uint8_t *in, size_t len, uint8_t *out,
@@ -270,6 +274,12 @@ static void *console_thread(void *arg)
 	return NULL;
 }
 
+void console_flush(struct console *con)
+{
+	if (con->ring)
+		drain_output(con);
+}
+
 void console_keep_cooked(struct console *con)
 {
 	con->keep_cooked = true;
@@ -313,4 +323,5 @@ void console_destroy(struct console *con)
 	free(con->ring);
 	con->ring = NULL;
 	pthread_mutex_destroy(&con->lock);
+	pthread_mutex_destroy(&con->out_lock);
 }

@@ -48,6 +48,7 @@ struct console {
 	atomic_bool out_asleep; /* the I/O thread waits for a kick to write output */
 
 	pthread_mutex_t lock; /* guards the ring */
+	pthread_mutex_t out_lock; /* one writer of the ring's bytes at a time, in order */
 	uint8_t *ring; /* CONSOLE_OUT_RING bytes, malloc'd: resident only as far as the guest wrote */
 	size_t ring_head, ring_len;
 	atomic_ulong dropped_bytes;
@@ -85,6 +86,10 @@ void console_on_quit(struct console *con, console_quit_fn fn, void *opaque);
  * keeps its line editing, and its ^D is the end of input. */
 void console_keep_cooked(struct console *con);
 int console_start(struct console *con, struct error *err);
+/* Writes out what the guest printed so far, now: before saevm's own last
+ * words (a stop message) go to the same terminal. Any thread but one
+ * inside console_write. */
+void console_flush(struct console *con);
 /* Stops the thread and writes out everything still buffered. */
 void console_stop(struct console *con);
 void console_destroy(struct console *con);

@@ -34,6 +34,7 @@ void vm_request_stop(struct vm *vm, int exit_code, const char *why, ...)
 		va_start(ap, why);
 		vsnprintf(msg, sizeof(msg), why, ap);
 		va_end(ap);
+		console_flush(&vm->console); /* the guest's last lines first */
 		log_msg(exit_code == EXIT_GUEST_POWEROFF || exit_code < 64 ? LOG_INFO : LOG_ERROR, "%s", msg);
 	}
 	/* immediate_exit first, then the signal: a vCPU between its stopping

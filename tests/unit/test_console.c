@@ -107,11 +107,39 @@ static void test_byte_after_a_pause_goes_out(void **state)
 	close(sv[1]);
 }
 
+/* saevm's last words (a stop message on stderr) come after everything the
+ * guest printed: console_flush writes the ring out now, not at the next
+ * batch, and in order with the thread's own writes. */
+static void test_flush_writes_everything_now(void **state)
+{
+	struct console con;
+	int sv[2], packets = 0;
+	uint8_t buf[300];
+	size_t got = 0;
+
+	(void)state;
+	start(&con, sv);
+	for (int i = 0; i < 200; i++) {
+		uint8_t b = (uint8_t)i;
+		console_write(&con, &b, 1);
+	}
+	console_flush(&con);
+	receive(sv[1], buf, sizeof(buf), &got, &packets);
+	assert_int_equal(got, 200);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(buf[i], (uint8_t)i);
+	console_stop(&con);
+	console_destroy(&con);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_output_is_written_in_batches),
 		cmocka_unit_test(test_byte_after_a_pause_goes_out),
+		cmocka_unit_test(test_flush_writes_everything_now),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
