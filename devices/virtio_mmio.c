@@ -594,6 +594,8 @@ struct virtio_mmio *virtio_mmio_of(struct device *dev)
 	return dev && dev->ops == &virtio_mmio_ops ? to_t(dev) : NULL;
 }
 
+void *virtio_mmio_model(struct virtio_mmio *t) { return t->model; }
+
 struct device *virtio_mmio_create(uint64_t base, int spi, const struct virtio_mmio_env *env,
 				  const struct virtio_model_ops *ops, void *model, uint64_t features,
 				  const uint8_t *config, uint32_t config_len, struct error *err)

@@ -71,6 +71,8 @@ struct device *virtio_mmio_create(uint64_t base, int spi, const struct virtio_mm
 /* The transport behind a device made by virtio_mmio_create (NULL for any
  * other device). */
 struct virtio_mmio *virtio_mmio_of(struct device *dev);
+/* The model a transport was created around. */
+void *virtio_mmio_model(struct virtio_mmio *t);
 
 /* ---- for device models ----
  *

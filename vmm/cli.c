@@ -538,6 +538,13 @@ static int set_timeout(struct vm_config *c, const char *v, struct error *e)
 	return 0;
 }
 
+static int set_vsock(struct vm_config *c, const char *v, struct error *e)
+{
+	if (parse_uint(v, 0xfffffffeu, &c->vsock_cid) < 0 || c->vsock_cid < 3)
+		return err_set(e, EXIT_USAGE, "--vsock '%s': expected the guest's CID, from 3 to 4294967294", v);
+	return 0;
+}
+
 struct option_def {
 	const char *long_name;
 	char short_name;   /* 0: none */
@@ -581,6 +588,10 @@ static const struct option_def options[] = {
 	{ "exit-on-console", 0, true, set_exit_on_console, NULL, "PATTERN",
 	  "exit when the guest prints PATTERN and a number, with that number (mod 256) as the status;\n"
 	  "                               kvm-unit-tests: its 'EXIT: STATUS=N', decoded as its runner does (N >> 1)" },
+	{ "vsock", 0, true, set_vsock, NULL, "CID",
+	  "a virtio-vsock device, the guest's CID (3 is usual): guest connections to the host's port P\n"
+	  "                               go to the Unix socket NAME.vsock_P in the control directory; host programs\n"
+	  "                               connect to NAME.vsock and write 'CONNECT P\\n' to reach the guest's port P" },
 	{ "timeout", 0, true, set_timeout, NULL, "SECONDS", "stop the VM after SECONDS (exit code 85)" },
 	{ "stats", 0, false, set_stats, unset_stats, NULL, "print per-device counters on stderr at exit" },
 	{ "no-seccomp", 0, false, set_no_seccomp, unset_no_seccomp, NULL, "run without the seccomp system-call filter" },

@@ -101,6 +101,7 @@ struct vm_config {
 	const char *console_log; /* everything the guest printed, also to this file */
 	const char *exit_on_console; /* --exit-on-console PATTERN (checked by the CLI), or NULL */
 	unsigned timeout_s;      /* 0: none */
+	unsigned vsock_cid;      /* --vsock: the guest's CID (3 and up), 0: no virtio-vsock */
 	bool stats;              /* per-device counters on stderr at exit */
 	bool no_seccomp;         /* run without the seccomp filter */
 	const char *config_path; /* --config, for messages */

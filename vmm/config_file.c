@@ -11,7 +11,7 @@
 enum section { SEC_NONE, SEC_VM, SEC_KERNEL, SEC_CONSOLE, SEC_DISK, SEC_NET };
 
 static const char *const vm_keys[] = { "mem", "cpus", "name", "irqchip", "kvm-dev", "host-profile", "cpu-features", "reboot",
-				       "log-level", "timeout", "stats", "no-rng", "nodefaults", "no-seccomp", "share", "rootfs", "rootfs-writable", "share-proto", NULL };
+				       "log-level", "timeout", "vsock", "stats", "no-rng", "nodefaults", "no-seccomp", "share", "rootfs", "rootfs-writable", "share-proto", NULL };
 static const char *const kernel_keys[] = { "kernel", "initrd", "params", NULL };
 static const char *const console_keys[] = { "console", "console-log", "exit-on-console", NULL };
 static const char *const disk_keys[] = { "path", "ro", "direct", "id", NULL };

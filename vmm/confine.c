@@ -352,7 +352,7 @@ int confine_enter(const struct confine_needs *needs, bool seccomp, struct error 
 	emit(&f, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 	/* Calls allowed with any argument. */
 	emit(&f, load_nr());
-	for (size_t i = 0; i < n_always + (needs->sockets ? n_sock : 0); i++) {
+	for (size_t i = 0; i < n_always + (needs->sockets || needs->vsock ? n_sock : 0); i++) {
 		long nr = i < n_always ? always_allowed[i] : socket_calls[i - n_always];
 		emit(&f, if_eq((uint32_t)nr, 1));
 		emit(&f, allow());

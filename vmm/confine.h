@@ -30,6 +30,7 @@
 
 struct confine_needs {
 	bool sockets; /* user-mode networking: libslirp opens sockets, reads resolv.conf */
+	bool vsock;   /* virtio-vsock: connects to host programs' Unix sockets */
 	bool file_server; /* a 9p share: the file calls, and a root saevm keeps CAP_DAC_OVERRIDE */
 	/* Landlock: the only places saevm may reach in the host's file system
 	 * once setup is over. */

@@ -24,6 +24,7 @@
 #include "../devices/virtio_net.h"
 #include "../devices/virtio_9p.h"
 #include "../devices/virtio_rng.h"
+#include "../devices/vsock/virtio_vsock.h"
 #include "../devices/virtio_stdio.h"
 #include "log.h"
 
@@ -219,7 +220,20 @@ int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 		r = vm_add_device(vm, virtio_console_create(slot_base(slot), slot_spi(slot), &env, &vm->console, err), err);
 		slot++;
 	}
-	if (r == 0 && cfg->rng && !cfg->nodefaults)
+	if (r == 0 && cfg->rng && !cfg->nodefaults) {
 		r = vm_add_device(vm, virtio_rng_create(slot_base(slot), slot_spi(slot), &env, err), err);
+		slot++;
+	}
+	if (r == 0 && cfg->vsock_cid) {
+		/* Beside the control socket, NAME.sock: NAME.vsock, NAME.vsock_PORT. */
+		char path[sizeof(vm->control_path) + 8];
+		size_t len = strlen(vm->control_path);
+		if (len < 5 || strcmp(vm->control_path + len - 5, ".sock"))
+			return err_set(err, EXIT_USAGE, "--vsock needs the VM's control socket");
+		snprintf(path, sizeof(path), "%.*s.vsock", (int)(len - 5), vm->control_path);
+		r = vm_add_device(vm, virtio_vsock_create(slot_base(slot), slot_spi(slot), &env, cfg->vsock_cid, path, err),
+				  err);
+		slot++;
+	}
 	return r;
 }

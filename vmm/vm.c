@@ -332,6 +332,7 @@ int vm_run(struct vm *vm, int signal_fd, struct error *err)
 		char control_dir[sizeof(vm->control_path)];
 		for (unsigned i = 0; i < vm->cfg->nnics; i++)
 			needs->sockets |= vm->cfg->nics[i].kind == NIC_USER;
+		needs->vsock = vm->cfg->vsock_cid != 0;
 		needs->file_server = vm->sandbox || vm->cfg->nshares;
 		if (vm->control_fd >= 0) {
 			snprintf(control_dir, sizeof(control_dir), "%s", vm->control_path);

@@ -5,7 +5,9 @@ L2=/rig/l2.cpio
 case_() { # name want-rc timeout-s "saevm args" [must-contain]...
   local name=$1 want=$2 limit=$3 args=$4 t0 t1 rc why s vm; shift 4
   t0=$(cut -d' ' -f1 /proc/uptime)
-  eval "saevm $args" > /tmp/$name.out 2>&1 < ${STDIN:-/dev/null} &
+  # exec: $! must be saevm itself, not the shell eval runs in, or the
+  # watchdog below kills the shell and leaves the VM running.
+  eval "exec saevm $args" > /tmp/$name.out 2>&1 < ${STDIN:-/dev/null} &
   vm=$!
   watchdog $vm $limit /tmp/$name.out &
   wait $vm; rc=$?

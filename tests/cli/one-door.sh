@@ -4,7 +4,7 @@
 # the RAM mapping (struct guest_mem's .host) except to register it with KVM.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-hits=$(grep -nE '\bmem\w*(\.|->)host\b' vmm/*.c devices/*.c boot/*.c fdt/*.c | grep -v '^vmm/memory\.c:' |
+hits=$(grep -nE '\bmem\w*(\.|->)host\b' vmm/*.c devices/*.c devices/*/*.c boot/*.c fdt/*.c | grep -v '^vmm/memory\.c:' |
        grep -v 'kvm_add_memslot(&vm->kvm, 0, RAM_BASE, cfg->mem_bytes, vm->mem.host, err)')
 pass=0 fail=0
 if [[ -n $hits ]]; then
