@@ -101,7 +101,12 @@ $(BUILD)/guest/probe-raw.bin: tests/guest/probe.c tests/guest/start.S tests/gues
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -DRAW_BINARY -Wl,--section-start=.text=0x80080000 -o $(BUILD)/guest/probe-raw.elf \
 		tests/guest/start.S tests/guest/probe.c
 	$(Q)aarch64-linux-gnu-objcopy -O binary $(BUILD)/guest/probe-raw.elf $@
-guest: $(BUILD)/guest/probe.img $(BUILD)/guest/probe-raw.bin
+# The rig's two ends of a vsock stream (in the L2 guest and in L1).
+$(BUILD)/guest/vsock-peer: tests/guest/vsock_peer.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GUEST   $@")
+	$(Q)$(GUEST_CC) -std=gnu11 -Os -static -D_GNU_SOURCE -Wall -Wextra -Werror -s -o $@ $<
+guest: $(BUILD)/guest/probe.img $(BUILD)/guest/probe-raw.bin $(BUILD)/guest/vsock-peer
 
 .PHONY: all check guest install bench fuzz fuzz-build check-asan check-tsan asan-arm64 unit unit-native unit-cross cli-tests boot-tests demo clean deps cross
 all: $(OUT)/saevm

@@ -42,4 +42,23 @@ verdict sigterm "$([ $rc = 84 ] || echo "rc=$rc want 84")"
 printf 'echo hvc-says-$((6*7))\nexit\n' > /tmp/hvc.in
 STDIN=/tmp/hvc.in case_ hvc0-shell 0 60 "run -k $K -i $L2 -p 'quiet t=hvc' --console virtio" \
   "@@L2 hvc=up" "hvc-says-42"
+
+# virtio-vsock, both ways, 4 MiB each, through L1 programs on saevm's Unix
+# sockets (in the control directory, /run/saevm for root).
+mkdir -p /run/saevm && chmod 700 /run/saevm
+vsock_peer unix-echo /run/saevm/vs1.vsock_5000 &
+echo_pid=$!
+case_ vsock-guest-to-host 0 180 "run -k $K -i $L2 -p 'quiet t=vsock-connect' --name vs1 --vsock 3" "@@L2 vsock-sent="
+verdict vsock-guest-to-host-bytes "$([ -n "$(guest_says vsock-guest-to-host vsock-sent)" ] &&
+  [ "$(guest_says vsock-guest-to-host vsock-sent)" = "$(guest_says vsock-guest-to-host vsock-back)" ] ||
+  echo "the bytes that came back differ: $(guest_says vsock-guest-to-host vsock-back)")"
+kill $echo_pid 2>/dev/null; rm -f /run/saevm/vs1.vsock_5000
+head -c 4194304 /dev/urandom > /tmp/vs.bin
+case_ vsock-host-to-guest 0 180 "run -k $K -i $L2 -p 'quiet t=vsock-echo' --name vs2 --vsock 3" "@@L2 vsock-echoed" &
+case_pid=$!
+for i in $(seq 120); do grep -q "@@L2 vsock-listening" /tmp/vsock-host-to-guest.out 2>/dev/null && break; sleep 1; done
+back=$(vsock_peer unix-connect /run/saevm/vs2.vsock 6000 < /tmp/vs.bin | sha)
+wait $case_pid
+verdict vsock-host-to-guest-bytes "$([ "$back" = "$(sha /tmp/vs.bin)" ] || echo "the bytes that came back differ: $back")"
+verdict vsock-sockets-removed "$(ls /run/saevm/ | grep vsock && echo 'sockets left behind')"
 echo "@@L1 cases-done"

@@ -58,6 +58,12 @@ case " $(cat /proc/cmdline) " in
     echo "@@L2 hvc=up"
     sh ;;
   *" t=sleep "*) sleep 60 ;;
+  *" t=vsock-connect "*) # 4 MiB to the host's echo through vsock, and back
+    head -c 4194304 /dev/urandom > /tmp/r
+    echo "@@L2 vsock-sent=$(sha256sum < /tmp/r | cut -d' ' -f1)"
+    echo "@@L2 vsock-back=$(/usr/bin/vsock_peer connect 5000 < /tmp/r | sha256sum | cut -d' ' -f1)" ;;
+  *" t=vsock-echo "*) # a host program connects to port 6000: echo it
+    /usr/bin/vsock_peer echo 6000 && echo "@@L2 vsock-echoed" ;;
   *" t=rtcalarm "*) # the PL031's alarm: a wake alarm 2 s ahead, its interrupt counted
     irqs() { awk '/pl031/ { print $2 }' /proc/interrupts; }
     before=$(irqs)

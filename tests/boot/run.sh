@@ -11,7 +11,8 @@ ENVF=$(tests/rig/fetch.sh); export SAEVM_RIG_ENV=$ENVF
 # shellcheck disable=SC1090
 source "$ENVF"
 tests/rig/mk-initramfs.sh -o "$W/l2.cpio" --init tests/boot/l2-init.sh \
-  --modules "virtio_mmio virtio_blk virtio_console virtio_rng virtio_net ext4 crc32c_generic"
+  --add build/guest/vsock-peer:/usr/bin/vsock_peer \
+  --modules "virtio_mmio virtio_blk virtio_console virtio_rng virtio_net ext4 crc32c_generic vmw_vsock_virtio_transport"
 # 105 MiB of padding as a second cpio archive: L1 appends it to l2.cpio.
 rm -rf "$W/pad" && mkdir -p "$W/pad" && truncate -s 110100480 "$W/pad/pad.bin"
 (cd "$W/pad" && echo pad.bin | cpio -o -H newc --quiet --owner=0:0) > "$W/pad.cpio"
@@ -21,7 +22,7 @@ tests/rig/mk-initramfs.sh -o "$W/l1.cpio" --init tests/boot/l1-cases.sh "${COMMO
   --add "$W/pad.cpio:/rig/pad.cpio" --add build/guest/probe.img:/rig/probe.img \
   --add build/guest/probe-raw.bin:/rig/probe-raw.bin
 tests/rig/mk-initramfs.sh -o "$W/l1-io.cpio" --init tests/boot/l1-io-cases.sh "${COMMON[@]}" \
-  --modules "virtio_mmio virtio_blk"
+  --add build/guest/vsock-peer:/rig/vsock_peer --modules "virtio_mmio virtio_blk"
 tests/rig/mk-initramfs.sh -o "$W/l1-net.cpio" --init tests/boot/l1-net-cases.sh "${COMMON[@]}" --modules tun
 rm -f "$W/fs.img"; truncate -s 32M "$W/fs.img"
 # The fault run: an ext4 image for the SIGKILL test, the ASan build of saevm
