@@ -165,7 +165,7 @@ check:
 # ---- fuzzing (libFuzzer, clang 14) and sanitizers ----
 FUZZ_SECONDS ?= 60
 CHECK_FUZZ_SECONDS ?= 15
-FUZZERS := virtqueue devices image config 9p fuse
+FUZZERS := virtqueue devices image config 9p fuse vsock
 FUZZ_CC := clang-14
 FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm/uapi/arm64 $(shell pkg-config --cflags slirp 2>/dev/null) \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

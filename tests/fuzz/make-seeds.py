@@ -84,3 +84,37 @@ reqs = [
 ]
 os.makedirs('tests/fuzz/corpus/fuse', exist_ok=True)
 open('tests/fuzz/corpus/fuse/session', 'wb').write(b'\x00' + b''.join(struct.pack('<H', len(m)) + m for m in reqs))
+
+# vsock: 128 KiB of RAM with a guest REQUEST to host port 1 (which has a
+# listener) and a RW packet, receive buffers; ops bring the device up with
+# three queues, serve them, let the host accept and connect back.
+ram = bytearray(0x20000)
+def vhdr(op, src_port, dst_port, length=0, flags=0):
+    return struct.pack('<QQIIIHHIII', 3, 2, src_port, dst_port, length, 1, op, flags, 65536, 0)
+# receive queue at 0x1000 (desc), 0x1800 (avail), 0x1c00 (used): 4 buffers
+for i in range(4):
+    ram[0x1000 + 16 * i:0x1010 + 16 * i] = desc(RAM_GPA + 0x8000 + 0x1100 * i, 0x1100, 2, 0)
+ram[0x1800:0x180c] = struct.pack('<HHHHHH', 0, 4, 0, 1, 2, 3)
+# transmit queue at 0x2000/0x2800/0x2c00: REQUEST, then RW "hello"
+ram[0x2000:0x2030] = desc(RAM_GPA + 0x4000, 44, 0, 0) + desc(RAM_GPA + 0x4100, 44, 1, 2) + desc(RAM_GPA + 0x4200, 5, 0, 0)
+ram[0x2800:0x2808] = struct.pack('<HHHH', 0, 2, 0, 1)
+ram[0x4000:0x402c] = vhdr(1, 1025, 1)
+ram[0x4100:0x412c] = vhdr(5, 1025, 1, 5)
+ram[0x4200:0x4205] = b'hello'
+def vop(write, off, value=0):
+    return struct.pack('>BBH', 0, (0x20 if write else 0) | 2, off) + struct.pack('<I', value)
+ops = b''
+for off, value in [(0x70, 0), (0x70, 3), (0x24, 1), (0x20, 1), (0x70, 11)]:
+    ops += vop(True, off, value)
+for q, base in [(0, 0x1000), (1, 0x2000), (2, 0x3000)]:
+    for off, value in [(0x30, q), (0x38, 8), (0x80, RAM_GPA + base), (0x84, 0), (0x90, RAM_GPA + base + 0x800),
+                       (0x94, 0), (0xa0, RAM_GPA + base + 0xc00), (0xa4, 0), (0x44, 1)]:
+        ops += vop(True, off, value)
+ops += vop(True, 0x70, 15)
+turn = struct.pack('>BBH', 0, 0x80, 0) + b'\0' * 4
+ops += turn + struct.pack('>BBBB', 0, 0x43, 0, 0) + b'\0' * 4 + turn   # accept the guest's stream
+ops += struct.pack('>BBBB', 0, 0x40, 1, 7) + b'\1\0\0\0' + turn       # a host program: CONNECT 7
+ops += struct.pack('>BBBB', 0, 0x41, 0, 2) + b'\4\0\0\0' + turn       # the accepted one writes
+ops += struct.pack('>BBBB', 0, 0x42, 0, 0) + b'\0\0\0\0' + turn + turn
+os.makedirs('tests/fuzz/corpus/vsock', exist_ok=True)
+open('tests/fuzz/corpus/vsock/connect', 'wb').write(bytes(ram) + ops)
