@@ -20,6 +20,10 @@
 
 #include "fake_driver.h"
 #include "../../devices/virtio_net.h"
+#include "../../devices/vsock/packet.h"
+#include "../../devices/vsock/virtio_vsock.h"
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #define BASE 0x0a000200ULL
 #define SECONDS 1.5
@@ -221,11 +225,115 @@ static void test_answer_during_transmit_waits_for_no_lock(void **state)
 	free(ram);
 }
 
+/* virtio-vsock's own thread serving a guest that resets it, brings it up
+ * and sends requests, data and shutdowns, while host programs connect to
+ * its socket, write and hang up, and a listener takes the guest's streams
+ * and drops them. */
+static char vs_path[64];
+static atomic_ulong host_connects;
+static void *host_programs(void *arg)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX }, l = { .sun_family = AF_UNIX };
+	int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	(void)arg;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", vs_path);
+	snprintf(l.sun_path, sizeof(l.sun_path), "%s_5000", vs_path);
+	if (bind(listener, (struct sockaddr *)&l, sizeof(l)) < 0 || listen(listener, 64) < 0)
+		return NULL;
+	while (!atomic_load(&done)) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+			atomic_fetch_add(&host_connects, 1);
+			if (send(fd, "CONNECT 1234\nsome bytes", 23, MSG_NOSIGNAL) < 0)
+				(void)0;
+			usleep(200);
+		}
+		close(fd);
+		for (int c; (c = accept(listener, NULL, NULL)) >= 0;)
+			close(c);
+	}
+	close(listener);
+	return NULL;
+}
+
+static void vsock_packet(struct fake_driver *q, uint16_t op, uint32_t src_port, uint32_t dst_port, uint32_t len)
+{
+	struct vsock_hdr h = { .src_cid = 3, .dst_cid = 2, .src_port = src_port, .dst_port = dst_port, .len = len,
+			       .type = VSOCK_TYPE_STREAM, .op = op, .flags = 3, .buf_alloc = 65536 };
+	static uint8_t raw[VSOCK_HDR_SIZE], payload[256];
+	vsock_hdr_encode(&h, raw);
+	const struct fd_buf bufs[2] = { { VSOCK_HDR_SIZE, 0, raw }, { len ? len : 1, 0, payload } };
+	fd_add_chain(q, bufs, len ? 2 : 1, NULL);
+}
+
+static void test_vsock_thread_under_resets_and_host_programs(void **state)
+{
+	struct virtio_mmio_env env = { .vm_fd = -1 };
+	struct error err = { 0 };
+	const struct fd_buf rxbuf = { VSOCK_HDR_SIZE + 4096, 1, NULL };
+	char dir[] = "/tmp/saevm-stress-XXXXXX", cmd[64];
+	struct fake_driver evq;
+	struct device *dev;
+	pthread_t host;
+	unsigned long rounds = 0;
+	double end;
+
+	(void)state;
+	atomic_store(&done, false);
+	assert_non_null(mkdtemp(dir));
+	snprintf(vs_path, sizeof(vs_path), "%s/vm.vsock", dir);
+	ram = calloc(1, FD_RAM_SIZE);
+	guest_mem_wrap(&device_mem, FD_RAM_GPA, ram, FD_RAM_SIZE);
+	env.mem = &device_mem;
+	mmio_bus_init(&bus);
+	dev = virtio_vsock_create(BASE, 2, &env, 3, vs_path, &err);
+	assert_non_null(dev);
+	assert_int_equal(mmio_bus_add(&bus, dev, &err), 0);
+	assert_int_equal(mmio_bus_start_devices(&bus, &err), 0);
+	assert_int_equal(pthread_create(&host, NULL, host_programs, NULL), 0);
+
+	end = now_s() + SECONDS;
+	while (now_s() < end) {
+		clear_rings();
+		fd_init_at(&rxq, ram, 0x00000, 0x100000, 64);
+		fd_init_at(&txq, ram, 0x10000, 0x300000, 64);
+		memset(&evq, 0, sizeof(evq));
+		fd_init_at(&evq, ram, 0x20000, 0x380000, 64);
+		struct fake_driver qs[3] = { rxq, txq, evq };
+		fd_bring_up(&bus, BASE, qs, 3, 0); /* starts with a reset */
+		for (unsigned i = 0; i < 8; i++) {
+			fd_add_chain(&rxq, &rxbuf, 1, NULL);
+			vsock_packet(&txq, VSOCK_OP_REQUEST, 1000 + i, 5000, 0);
+			vsock_packet(&txq, VSOCK_OP_RW, 1000 + i, 5000, 200);
+			vsock_packet(&txq, VSOCK_OP_RESPONSE, 1234, (1u << 30) + i, 0);
+			if (i & 1)
+				vsock_packet(&txq, VSOCK_OP_SHUTDOWN, 1000 + i, 5000, 0);
+			fd_reg_write(&bus, BASE, 0x050, i & 1); /* QueueNotify */
+		}
+		usleep(500);
+		if (rounds % 3 == 0)
+			mmio_bus_reset_devices(&bus); /* a reboot */
+		rounds++;
+	}
+	atomic_store(&done, true);
+	pthread_join(host, NULL);
+	mmio_bus_stop_devices(&bus);
+	mmio_bus_destroy(&bus);
+	print_message("%lu reset rounds, %lu host connections\n", rounds, atomic_load(&host_connects));
+	assert_true(rounds > 10);
+	assert_true(atomic_load(&host_connects) > 10);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(ram);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vcpu_resets_while_io_and_backend_run),
 		cmocka_unit_test(test_answer_during_transmit_waits_for_no_lock),
+		cmocka_unit_test(test_vsock_thread_under_resets_and_host_programs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
