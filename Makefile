@@ -10,7 +10,7 @@ DEPS := $(BUILD)/deps
 CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -D_GNU_SOURCE -Ivmm/uapi/arm64 -MMD -MP
 SRCS := vmm/cli.c vmm/config_file.c vmm/control.c vmm/confine.c vmm/error.c vmm/log.c vmm/memory.c vmm/mmio_bus.c vmm/host.c vmm/kvm.c \
-	vmm/irq.c vmm/term.c vmm/console.c vmm/console_exit.c vmm/vcpu.c vmm/vm.c vmm/machine.c vmm/sandbox.c boot/cpio.c \
+	vmm/irq.c vmm/term.c vmm/console.c vmm/console_exit.c vmm/vcpu.c vmm/vm.c vmm/machine.c vmm/sandbox.c vmm/exec.c boot/cpio.c \
 	devices/uart_8250.c devices/virtqueue.c devices/virtio_mmio.c devices/virtio_blk.c devices/virtio_rng.c devices/virtio_console.c devices/exit_dev.c devices/pvpanic.c devices/rtc_pl031.c devices/share/share.c devices/share/p9_server.c devices/share/fuse_server.c devices/virtio_fs.c devices/virtio_9p.c devices/virtio_stdio.c devices/virtio_net.c devices/net_slirp.c devices/net_tap.c devices/vsock/packet.c devices/vsock/virtio_vsock.c vmm/iothread.c fdt/fdt.c boot/image.c boot/layout.c boot/loader.c
 MAIN := vmm/main.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))

@@ -27,6 +27,8 @@ struct virtio_stdio {
 	int out_fd, err_fd;
 	stdio_exit_fn on_exit;
 	void *opaque;
+	void (*on_serving)(void *opaque);
+	void *serving_opaque;
 	struct vq_chain rx_chain; /* RX lock */
 	/* the TX parser (I/O thread) */
 	uint8_t hdr[STDIO_HDR];
@@ -91,6 +93,13 @@ static void parse(struct virtio_stdio *vs, const uint8_t *p, size_t n)
 				if (vs->type == STDIO_EXIT &&
 				    (vs->left != 1 || !__atomic_load_n(&vs->ready, __ATOMIC_ACQUIRE)))
 					vs->on_exit(vs->opaque, STDIO_EXIT_PROTOCOL_ERROR);
+				if (vs->type == STDIO_SERVING && vs->on_serving &&
+				    __atomic_load_n(&vs->ready, __ATOMIC_ACQUIRE)) {
+					log_info("sandbox: the guest's init takes exec streams, %.3f s after saevm started",
+						 log_wall_since_start());
+					vs->on_serving(vs->serving_opaque);
+					vs->on_serving = NULL; /* once */
+				}
 				if (vs->left == 0)
 					vs->hdr_have = 0;
 			}
@@ -249,6 +258,13 @@ static const struct virtio_model_ops stdio_ops = {
 	.kind = "virtio-stdio", .device_id = VIRTIO_ID_CONSOLE, .num_queues = 2, .queue_max = 128,
 	.process = stdio_process, .reset = stdio_reset, .print_stats = stdio_print_stats, .destroy = free,
 };
+
+void virtio_stdio_on_serving(struct device *dev, void (*fn)(void *opaque), void *opaque)
+{
+	struct virtio_stdio *vs = virtio_mmio_model(virtio_mmio_of(dev));
+	vs->on_serving = fn;
+	vs->serving_opaque = opaque;
+}
 
 struct device *virtio_stdio_create(uint64_t base, int spi, const struct virtio_mmio_env *env,
 				   struct console *con, int out_fd, int err_fd, stdio_exit_fn on_exit,

@@ -24,4 +24,8 @@ struct device *virtio_stdio_create(uint64_t base, int spi, const struct virtio_m
 				   struct console *con, int out_fd, int err_fd, stdio_exit_fn on_exit,
 				   void *opaque, struct error *err);
 
+/* A sandbox that stays up: fn(opaque) runs once, on the device's I/O
+ * thread, when the guest's init says it takes exec streams (SERVING). */
+void virtio_stdio_on_serving(struct device *dev, void (*fn)(void *opaque), void *opaque);
+
 #endif

@@ -38,6 +38,8 @@
 #include <unistd.h>
 #include <grp.h>
 #include <stdbool.h>
+#include <sys/socket.h>
+#include <linux/vm_sockets.h>
 
 #include "stdio_proto.h"
 
@@ -138,6 +140,7 @@ static struct {
 	gid_t gid;
 	char *cwd, *term;
 	bool tty, overlay, root_fs;
+	bool serve; /* saevm sandbox --detach: stay up, run `saevm exec` streams */
 	unsigned rows, cols;
 	char *argv[MAX_ARGS + 1];
 	unsigned argc;
@@ -181,15 +184,10 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-static void read_config(void)
+/* key=value entries, each NUL-ended: the initramfs's saevm/config, or an
+ * exec stream's REQUEST frames. */
+static void parse_config(char *buf, size_t len)
 {
-	size_t len;
-	char *buf = read_file("/saevm/config", &len);
-
-	if (!buf) {
-		say("no /saevm/config");
-		finish(125);
-	}
 	for (char *p = buf, *next; p < buf + len; p = next) {
 		next = p + strlen(p) + 1; /* before the '=' is cut: a value may hold '=' too */
 		char *eq = strchr(p, '=');
@@ -221,6 +219,8 @@ static void read_config(void)
 			cfg.env[cfg.nenv++] = v;
 		else if (!strcmp(p, "rootproto"))
 			cfg.root_fs = !strcmp(v, "fs");
+		else if (!strcmp(p, "serve"))
+			cfg.serve = v[0] == '1';
 		else if (!strcmp(p, "share") && cfg.nshares < MAX_SHARES) {
 			/* tag \t guest path \t rw|ro [\t fs|9p] */
 			struct share *s = &cfg.shares[cfg.nshares];
@@ -238,6 +238,18 @@ static void read_config(void)
 			cfg.nshares++;
 		}
 	}
+}
+
+static void read_config(void)
+{
+	size_t len;
+	char *buf = read_file("/saevm/config", &len);
+
+	if (!buf) {
+		say("no /saevm/config");
+		finish(125);
+	}
+	parse_config(buf, len);
 }
 
 /* ---- bring-up ---- */
@@ -433,6 +445,8 @@ static struct {
 	bool eof;
 } in;
 
+static pid_t command_pid; /* the command, once it runs */
+
 static void handle_frames(int tty_fd)
 {
 	while (in.have >= STDIO_HDR) {
@@ -455,6 +469,13 @@ static void handle_frames(int tty_fd)
 			break;
 		case STDIO_EOF:
 			in.eof = true;
+			break;
+		case STDIO_SIGNAL:
+			/* With a pseudo-terminal the command leads its own session:
+			 * the signal goes to its whole process group, as a terminal's
+			 * would; else to the command. */
+			if (command_pid > 0 && len == 1 && d[0] > 0 && d[0] < 65)
+				kill(cfg.tty ? -command_pid : command_pid, d[0]);
 			break;
 		case STDIO_WINSIZE:
 			if (tty_fd >= 0 && len >= 4) {
@@ -522,6 +543,7 @@ static int run_command(void)
 	}
 	if (pid == 0)
 		child(in_p[0], out_p[1], err_p[1], slave, rep[1]);
+	command_pid = pid;
 	close(rep[1]);
 	int e = 0;
 	if (read(rep[0], &e, sizeof(e)) == (ssize_t)sizeof(e)) {
@@ -545,6 +567,7 @@ static int run_command(void)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	fcntl(stdin_fd, F_SETFL, fcntl(stdin_fd, F_GETFL) | O_NONBLOCK);
+	handle_frames(master); /* what came with the request (an exec stream's) */
 	for (;;) {
 		struct pollfd p[4] = {
 			{ .fd = in.pend_len < STDIN_HIGH ? chan : -1, .events = POLLIN },
@@ -597,6 +620,101 @@ static int run_command(void)
 	return status >= 0 ? status : 125;
 }
 
+/* ---- a sandbox that stays up: one exec stream per connection ---- */
+
+/* In a child of PID 1: the stream is this command's channel. */
+static void exec_stream(int c)
+{
+	static char request[STDIO_MAX_REQUEST];
+	size_t request_len = 0;
+	bool started = false;
+
+	chan = c;
+	cfg.argc = cfg.nenv = 0;
+	cfg.cwd = cfg.term = NULL;
+	cfg.tty = false;
+	cfg.rows = cfg.cols = 0;
+	cfg.uid = 65534;
+	cfg.gid = 65534;
+	while (!started) {
+		ssize_t r = read(chan, in.buf + in.have, sizeof(in.buf) - in.have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			_exit(0); /* saevm exec went away before it asked anything */
+		in.have += (size_t)r;
+		while (!started && in.have >= STDIO_HDR) {
+			size_t len = in.buf[2] | (size_t)in.buf[3] << 8;
+			if (in.have < STDIO_HDR + len)
+				break;
+			if (in.buf[0] == STDIO_REQUEST) {
+				if (request_len + len > sizeof(request)) {
+					say("the command's configuration is over %u bytes", STDIO_MAX_REQUEST);
+					goto end;
+				}
+				memcpy(request + request_len, in.buf + STDIO_HDR, len);
+				request_len += len;
+			}
+			started = in.buf[0] == STDIO_START;
+			memmove(in.buf, in.buf + STDIO_HDR + len, in.have - STDIO_HDR - len);
+			in.have -= STDIO_HDR + len;
+		}
+	}
+	parse_config(request, request_len);
+	if (cfg.argc == 0) {
+		say("no command");
+		goto end;
+	}
+	cfg.argv[cfg.argc] = NULL;
+	uint8_t status = (uint8_t)run_command();
+	sync(); /* what it wrote reaches the host's files before saevm exec returns */
+	send_frame(STDIO_EXIT, &status, 1);
+	shutdown(chan, SHUT_WR);
+	_exit(0);
+end:;
+	uint8_t failed = 125;
+	send_frame(STDIO_EXIT, &failed, 1);
+	shutdown(chan, SHUT_WR);
+	_exit(0);
+}
+
+static void serve(void)
+{
+	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = STDIO_EXEC_PORT };
+	int l = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 64) < 0) {
+		say("cannot listen on vsock port %d for saevm exec: %s", STDIO_EXEC_PORT, strerror(errno));
+		finish(125);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	send_frame(STDIO_SERVING, NULL, 0);
+	for (;;) {
+		struct pollfd p = { .fd = l, .events = POLLIN };
+		struct sockaddr_vm peer;
+		socklen_t plen = sizeof(peer);
+		int c;
+
+		poll(&p, 1, 1000);
+		while (waitpid(-1, NULL, WNOHANG) > 0) /* streams that ended, orphans PID 1 inherits */
+			;
+		if (!(p.revents & POLLIN) || (c = accept4(l, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC)) < 0)
+			continue;
+		/* Only saevm exec, from the host: a process in the guest that
+		 * connects to its own init gets nothing. */
+		if (peer.svm_family != AF_VSOCK || peer.svm_cid != VMADDR_CID_HOST) {
+			close(c);
+			continue;
+		}
+		pid_t h = fork();
+		if (h == 0) {
+			close(l);
+			exec_stream(c);
+		}
+		close(c);
+	}
+}
+
 int main(void)
 {
 	mount("proc", "/proc", "proc", 0, NULL);
@@ -620,6 +738,11 @@ int main(void)
 		reboot(RB_POWER_OFF);
 	}
 	send_frame(STDIO_READY, NULL, 0);
+	if (cfg.serve) {
+		enter_root();
+		mark("mounted");
+		serve();
+	}
 	if (cfg.argc == 0) {
 		say("no command");
 		finish(125);

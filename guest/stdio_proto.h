@@ -16,9 +16,23 @@
 #define STDIO_STDOUT 2  /* bytes for saevm's stdout */
 #define STDIO_STDERR 3  /* bytes for saevm's stderr */
 #define STDIO_EXIT 4    /* 1 byte: the command's status (0..255, 128+N for signal N) */
+#define STDIO_SERVING 5 /* a sandbox that stays up: the init takes exec streams now */
 /* host -> guest */
 #define STDIO_STDIN 16  /* bytes for the command's stdin */
 #define STDIO_EOF 17    /* saevm's stdin ended */
 #define STDIO_WINSIZE 18 /* rows, cols: two little-endian 16-bit values */
+/* host -> guest, on an exec stream only */
+#define STDIO_REQUEST 19 /* part of the command's configuration (key=value entries, NUL-ended) */
+#define STDIO_START 20   /* the configuration is complete: run it */
+#define STDIO_SIGNAL 21  /* 1 byte: a signal for the command (saevm exec got it) */
+
+/* A sandbox that stays up (saevm sandbox --detach): its init listens on
+ * this vsock port for `saevm exec` streams from the host (CID 2) and runs
+ * one command per stream, with the frames above in both directions: the
+ * host sends REQUEST frames (the configuration, as in the initramfs's
+ * saevm/config) and START, then STDIN, EOF, WINSIZE and SIGNAL; the guest
+ * sends STDOUT, STDERR and, last, EXIT. */
+#define STDIO_EXEC_PORT 7100
+#define STDIO_MAX_REQUEST (256u << 10) /* a command's whole configuration */
 
 #endif

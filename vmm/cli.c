@@ -538,6 +538,9 @@ static int set_timeout(struct vm_config *c, const char *v, struct error *e)
 	return 0;
 }
 
+static int set_detach(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->detach = true; return 0; }
+static int unset_detach(struct vm_config *c, const char *v, struct error *e) { (void)v; (void)e; c->detach = false; return 0; }
+
 static int set_vsock(struct vm_config *c, const char *v, struct error *e)
 {
 	if (parse_uint(v, 0xfffffffeu, &c->vsock_cid) < 0 || c->vsock_cid < 3)
@@ -577,6 +580,9 @@ static const struct option_def options[] = {
 	{ "rootfs-writable", 0, false, set_rootfs_writable, unset_rootfs_writable, NULL,
 	  "sandbox: the guest writes the rootfs itself (default: it is served read-only, the guest's\n"
 	  "                               changes go to an overlay in its RAM and end with it)" },
+	{ "detach", 0, false, set_detach, unset_detach, NULL,
+	  "sandbox: stay up in the background (after CMD, if given) until saevm stop NAME or --timeout;\n"
+	  "                               run commands in it with saevm exec NAME -- CMD" },
 	{ "console", 0, true, set_console, NULL, "KIND", "serial (ttyS0, default) or virtio (hvc0; the UART stays for earlycon)" },
 	{ "no-rng", 0, false, set_no_rng, unset_no_rng, NULL, "no virtio-rng entropy device (default: one, fed by getrandom)" },
 	{ "nodefaults", 0, false, set_nodefaults, unset_nodefaults, NULL,
@@ -736,6 +742,8 @@ static int parse_run_args(int argc, char *const argv[], int first, struct vm_con
 		return err_set(err, EXIT_USAGE, "--rootfs is an option of saevm sandbox");
 	if (cfg->action == ACTION_RUN && cfg->share_proto != SHARE_PROTO_AUTO)
 		return err_set(err, EXIT_USAGE, "--share-proto is an option of saevm sandbox (saevm run: --share DIR,proto=fs)");
+	if (cfg->action == ACTION_RUN && cfg->detach)
+		return err_set(err, EXIT_USAGE, "--detach is an option of saevm sandbox");
 	if (cfg->action == ACTION_RUN && cfg->rootfs_writable)
 		return err_set(err, EXIT_USAGE, "--rootfs-writable is an option of saevm sandbox");
 	if (cfg->action == ACTION_SANDBOX && cfg->initrd_path)
@@ -786,9 +794,26 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, struct error 
 			return err_set(err, EXIT_USAGE, "usage: saevm %s NAME (saevm list shows the names)", cmd);
 		return set_name(cfg, argv[2], err);
 	}
+	if (!strcmp(cmd, "exec")) {
+		/* saevm exec NAME [--] CMD [ARG...]: no options of its own, so a
+		 * command that starts with '-' needs no -- */
+		cfg->action = ACTION_EXEC;
+		int at = 3;
+		if (argc < 3 || argv[2][0] == '-')
+			return err_set(err, EXIT_USAGE, "usage: saevm exec NAME [--] CMD [ARG...] (saevm list shows the names)");
+		if (set_name(cfg, argv[2], err) < 0)
+			return -1;
+		if (at < argc && !strcmp(argv[at], "--"))
+			at++;
+		if (at >= argc)
+			return err_set(err, EXIT_USAGE, "saevm exec %s: no command (saevm exec NAME -- CMD [ARG...])", argv[2]);
+		cfg->command = argv + at;
+		cfg->command_argc = argc - at;
+		return 0;
+	}
 	if (cmd[0] == '-') /* `saevm -k Image ...` is taken as `saevm run -k Image ...` */
 		return parse_run_args(argc, argv, 1, cfg, err);
-	return err_set(err, EXIT_USAGE, "unknown command '%s' (commands: run, sandbox, list, stop, pause, resume, version, help)",
+	return err_set(err, EXIT_USAGE, "unknown command '%s' (commands: run, sandbox, exec, list, stop, pause, resume, version, help)",
 		       cmd);
 }
 
@@ -831,7 +856,9 @@ void cli_print_help(FILE *out)
 		"       saevm sandbox [options] [--] [CMD [ARG...]]\n"
 		"                                          run CMD (else a shell) in an arm64 guest on --rootfs,\n"
 		"                                          in this directory; its exit status is saevm's\n"
-		"       saevm list                         the VMs running (their control sockets)\n"
+		"       saevm exec NAME [--] CMD [ARG...]   run CMD in the sandbox NAME that stays up (--detach),\n"
+		"                                          as saevm sandbox runs one; its exit status is saevm's\n"
+		"       saevm list                         the VMs and sandboxes running (their control sockets)\n"
 		"       saevm stop|pause|resume NAME       control a running VM\n"
 		"       saevm version | help [run|sandbox|exit-codes]\n\n"
 		"options of run and sandbox:\n");

@@ -75,7 +75,7 @@ struct share_config {
 	enum share_cache cache;
 };
 
-enum vm_action { ACTION_RUN, ACTION_SANDBOX, ACTION_HELP, ACTION_VERSION, ACTION_HELP_EXIT_CODES, ACTION_HELP_SANDBOX, ACTION_LIST, ACTION_CONTROL };
+enum vm_action { ACTION_RUN, ACTION_SANDBOX, ACTION_HELP, ACTION_VERSION, ACTION_HELP_EXIT_CODES, ACTION_HELP_SANDBOX, ACTION_LIST, ACTION_CONTROL, ACTION_EXEC };
 
 struct vm_config {
 	enum vm_action action;
@@ -109,6 +109,7 @@ struct vm_config {
 	/* saevm sandbox */
 	const char *rootfs;      /* NULL: the default (vmm/sandbox.h) */
 	bool rootfs_writable;    /* sandbox: serve the rootfs read-write, no overlay */
+	bool detach;             /* sandbox: stay up in the background for saevm exec */
 	enum share_proto share_proto; /* sandbox: its shares' protocol, unless a --share says */
 	struct share_config shares[VM_MAX_SHARES];
 	unsigned nshares;

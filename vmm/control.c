@@ -198,10 +198,10 @@ int control_cmd_list(void)
 		fprintf(stderr, "saevm: error: %s\n", err.code ? err.msg : "cannot read the control directory");
 		return err.code ? err.code : EXIT_HOST_ERROR;
 	}
-	printf("%-24s %-8s %s\n", "NAME", "STATE", "PID");
+	printf("%-24s %-8s %-8s %s\n", "NAME", "STATE", "PID", "KIND");
 	while ((e = readdir(d))) {
 		size_t n = strlen(e->d_name);
-		char name[CONTROL_NAME_MAX + 1], reply[256], state[16] = "?", vm[80] = "", pid[16] = "?";
+		char name[CONTROL_NAME_MAX + 1], reply[256], state[16] = "?", vm[80] = "", pid[16] = "?", kind[16] = "vm";
 		struct error ignored = { 0 };
 
 		if (n < 6 || strcmp(e->d_name + n - 5, ".sock") || n - 5 > CONTROL_NAME_MAX)
@@ -210,8 +210,8 @@ int control_cmd_list(void)
 		name[n - 5] = 0;
 		if (control_request(name, "status", reply, sizeof(reply), &ignored) < 0)
 			continue; /* stale sockets are removed on the way */
-		sscanf(reply, "ok %15s %79s %15s", state, vm, pid);
-		printf("%-24s %-8s %s\n", name, state, pid);
+		sscanf(reply, "ok %15s %79s %15s %15s", state, vm, pid, kind);
+		printf("%-24s %-8s %-8s %s\n", name, state, pid, kind);
 	}
 	closedir(d);
 	return 0;

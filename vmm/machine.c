@@ -89,6 +89,12 @@ static void command_exited(void *opaque, int status)
 	vm_request_stop(vm, status, NULL);
 }
 
+static void sandbox_takes_exec(void *opaque)
+{
+	struct vm *vm = opaque;
+	sandbox_serving(vm->sandbox);
+}
+
 /* virtio-mmio slot n: its window and its interrupt. */
 static uint64_t slot_base(unsigned n) { return VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_STRIDE; }
 static int slot_spi(unsigned n) { return (int)(VIRTIO_FIRST_SPI + n); }
@@ -213,8 +219,11 @@ int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 	if (r == 0 && vm->sandbox) {
 		if (!vm->sandbox->tty)
 			console_keep_cooked(&vm->console);
-		r = vm_add_device(vm, virtio_stdio_create(slot_base(slot), slot_spi(slot), &env, &vm->console, STDOUT_FILENO,
-							  STDERR_FILENO, command_exited, vm, err), err);
+		struct device *stdio = virtio_stdio_create(slot_base(slot), slot_spi(slot), &env, &vm->console,
+							   STDOUT_FILENO, STDERR_FILENO, command_exited, vm, err);
+		if (stdio && cfg->detach)
+			virtio_stdio_on_serving(stdio, sandbox_takes_exec, vm);
+		r = vm_add_device(vm, stdio, err);
 		slot++;
 	} else if (r == 0 && cfg->console == CONSOLE_VIRTIO) {
 		r = vm_add_device(vm, virtio_console_create(slot_base(slot), slot_spi(slot), &env, &vm->console, err), err);
@@ -227,13 +236,18 @@ int machine_add_devices(struct vm *vm, struct disk **disks, struct error *err)
 	if (r == 0 && cfg->vsock_cid) {
 		/* Beside the control socket, NAME.sock: NAME.vsock, NAME.vsock_PORT. */
 		char path[sizeof(vm->control_path) + 8];
-		size_t len = strlen(vm->control_path);
-		if (len < 5 || strcmp(vm->control_path + len - 5, ".sock"))
+		if (vm_control_sibling(vm, ".vsock", path, sizeof(path)) < 0)
 			return err_set(err, EXIT_USAGE, "--vsock needs the VM's control socket");
-		snprintf(path, sizeof(path), "%.*s.vsock", (int)(len - 5), vm->control_path);
 		r = vm_add_device(vm, virtio_vsock_create(slot_base(slot), slot_spi(slot), &env, cfg->vsock_cid, path, err),
 				  err);
 		slot++;
+	}
+	/* A sandbox that stays up: where saevm exec finds a directory in it. */
+	if (r == 0 && vm->sandbox && cfg->detach) {
+		char path[sizeof(vm->control_path) + 8];
+		if (vm_control_sibling(vm, ".shares", path, sizeof(path)) < 0)
+			return err_set(err, EXIT_USAGE, "--detach needs the VM's control socket");
+		r = sandbox_write_share_map(vm->sandbox, path, err);
 	}
 	return r;
 }

@@ -3,10 +3,13 @@
  * here as struct error; this is the only place that prints them and picks
  * the exit code (table in vmm/error.h, README, `saevm help exit-codes`). */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libfdt.h>
@@ -16,6 +19,7 @@
 #include "../devices/virtio_blk.h"
 #include "cli.h"
 #include "control.h"
+#include "exec.h"
 #include "log.h"
 #include "machine.h"
 #include "sandbox.h"
@@ -136,8 +140,9 @@ out_files:
 }
 
 /* saevm sandbox: the command's status is saevm's; saevm's own failures,
- * and a guest that ended before the command, are 125 (vmm/error.h). */
-static int sandbox(struct vm_config *cfg)
+ * and a guest that ended before the command, are 125 (vmm/error.h).
+ * serving_fd: --detach's, told when the guest takes exec streams. */
+static int sandbox(struct vm_config *cfg, int serving_fd)
 {
 	struct error err = { 0 };
 	struct sandbox *sb = calloc(1, sizeof(*sb));
@@ -145,8 +150,13 @@ static int sandbox(struct vm_config *cfg)
 
 	if (!sb)
 		err_set(&err, EXIT_HOST_ERROR, "out of memory");
-	else if (sandbox_prepare(cfg, sb, &err) == 0)
+	else if (sandbox_prepare(cfg, sb, &err) == 0) {
+		sb->serving_fd = serving_fd;
+		serving_fd = -1;
 		code = run(cfg, sb, &err);
+	}
+	if (serving_fd >= 0)
+		close(serving_fd);
 	if (sb) {
 		status = atomic_load(&sb->command_status);
 		sandbox_release(sb);
@@ -161,6 +171,76 @@ static int sandbox(struct vm_config *cfg)
 		fprintf(stderr, "saevm: error: the guest ended before the command did: %s (saevm run's exit code %d)\n",
 			exit_code_meaning(code), code);
 	return SANDBOX_EXIT_FAILED;
+}
+
+/* saevm sandbox --detach: the VM lives on in a child, in a session of its
+ * own, with no terminal. This process passes on what the child says on
+ * stderr until the guest's init takes exec streams, then runs CMD there as
+ * saevm exec does (or prints a name it chose) and ends; if the child ends
+ * first, its error was passed on and the status is 125. */
+static int sandbox_detached(struct vm_config *cfg, bool named)
+{
+	int up[2], errs[2];
+	char buf[4096];
+	bool serving = false;
+	pid_t pid;
+
+	if (pipe2(up, O_CLOEXEC) < 0 || pipe2(errs, O_CLOEXEC) < 0) {
+		fprintf(stderr, "saevm: error: pipe: %s\n", strerror(errno));
+		return SANDBOX_EXIT_FAILED;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "saevm: error: fork: %s\n", strerror(errno));
+		return SANDBOX_EXIT_FAILED;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		close(up[0]);
+		close(errs[0]);
+		/* stderr goes to the parent while it waits, then nowhere (EPIPE) */
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+		    dup2(errs[1], STDERR_FILENO) < 0)
+			_exit(SANDBOX_EXIT_FAILED);
+		close(null);
+		close(errs[1]);
+		setsid();
+		exit(sandbox(cfg, up[1]));
+	}
+	close(up[1]);
+	close(errs[1]);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = up[0], .events = POLLIN }, { .fd = errs[0], .events = POLLIN } };
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents) {
+			ssize_t n = read(errs[0], buf, sizeof(buf));
+			if (n > 0 && write(STDERR_FILENO, buf, (size_t)n) < 0)
+				break;
+			if (n <= 0)
+				p[1].fd = errs[0] = -1;
+		}
+		if (p[0].revents) {
+			char c;
+			serving = read(up[0], &c, 1) == 1;
+			break;
+		}
+		if (errs[0] < 0)
+			break;
+	}
+	close(up[0]);
+	if (errs[0] >= 0)
+		close(errs[0]);
+	if (!serving) {
+		waitpid(pid, NULL, 0);
+		return SANDBOX_EXIT_FAILED;
+	}
+	if (cfg->command_argc > 0)
+		return exec_command(cfg->name, cfg->command, cfg->command_argc);
+	if (!named)
+		printf("%s\n", cfg->name);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -194,16 +274,24 @@ int main(int argc, char **argv)
 		return control_cmd_list();
 	case ACTION_CONTROL:
 		return control_cmd_send(cfg.name, cfg.control_command);
+	case ACTION_EXEC:
+		return exec_command(cfg.name, cfg.command, cfg.command_argc);
 	case ACTION_RUN:
 	case ACTION_SANDBOX:
 		break;
 	}
-	if (!cfg.name) {
+	bool named = cfg.name != NULL;
+	if (!named) {
 		snprintf(default_name, sizeof(default_name), "saevm-%d", (int)getpid());
 		cfg.name = default_name;
 	}
+	if (cfg.action == ACTION_SANDBOX && cfg.detach) {
+		if (!cfg.vsock_cid)
+			cfg.vsock_cid = 3; /* saevm exec's streams */
+		return sandbox_detached(&cfg, named);
+	}
 	if (cfg.action == ACTION_SANDBOX)
-		return sandbox(&cfg);
+		return sandbox(&cfg, -1);
 	code = run(&cfg, NULL, &err);
 	vm_config_free(&cfg);
 	if (code < 0) {

@@ -278,6 +278,8 @@ static int add_modules(const struct vm_config *cfg, struct sandbox *sb, struct c
 		wanted[nwanted++] = "virtio_net";
 	if (cfg->rng)
 		wanted[nwanted++] = "virtio_rng";
+	if (cfg->detach) /* saevm exec's streams */
+		wanted[nwanted++] = "vmw_vsock_virtio_transport";
 	if (sb->overlay)
 		wanted[nwanted++] = "overlay";
 	for (unsigned i = 0; i < sb->nexports; i++) {
@@ -411,7 +413,8 @@ static bool kernel_has_virtiofs(const struct sandbox *sb)
 	return has || (sb->modules_builtin && builtin_has(sb->modules_builtin, "virtiofs"));
 }
 
-static int add_export(struct sandbox *sb, const char *host, const char *tag, bool ro, bool fs,
+/* guest: where it is mounted; NULL: at the host's path. */
+static int add_export(struct sandbox *sb, const char *host, const char *guest, const char *tag, bool ro, bool fs,
 		      enum share_cache cache, struct error *err)
 {
 	struct sandbox_export *x = &sb->exports[sb->nexports];
@@ -420,12 +423,94 @@ static int add_export(struct sandbox *sb, const char *host, const char *tag, boo
 	if (!realpath(host, real) || !is_dir(real))
 		return err_errno(err, EXIT_NO_INPUT, errno ? errno : ENOTDIR, "cannot share %s", host);
 	snprintf(x->host, sizeof(x->host), "%s", real);
+	snprintf(x->guest, sizeof(x->guest), "%s", guest ? guest : real);
 	snprintf(x->tag, sizeof(x->tag), "%s", tag);
 	x->read_only = ro;
 	x->fs = fs;
 	x->cache = cache;
 	sb->nexports++;
 	return 0;
+}
+
+/* What one command gets, but its directory and ids: the terminal, TERM
+ * and LANG, the arguments (none: an interactive shell). */
+static void command_entries(struct entries *e, bool tty, unsigned rows, unsigned cols, char *const *argv, int argc)
+{
+	if (tty) {
+		entry(e, "tty", "1");
+		entry(e, "rows", "%u", rows);
+		entry(e, "cols", "%u", cols);
+	}
+	if (getenv("TERM"))
+		entry(e, "term", "%s", getenv("TERM"));
+	if (getenv("LANG"))
+		entry(e, "env", "LANG=%s", getenv("LANG"));
+	if (argc > 0)
+		for (int i = 0; i < argc; i++)
+			entry(e, "arg", "%s", argv[i]);
+	else { /* no command: the user's shell of choice, as a login shell would be */
+		entry(e, "arg", "/bin/sh");
+		entry(e, "arg", "-i");
+	}
+}
+
+char *sandbox_command_request(const char *cwd, char *const *argv, int argc, bool tty, unsigned rows, unsigned cols,
+			      size_t *len)
+{
+	struct entries e = { 0 };
+
+	entry(&e, "uid", "%u", (unsigned)getuid());
+	entry(&e, "gid", "%u", (unsigned)getgid());
+	entry(&e, "cwd", "%s", cwd);
+	command_entries(&e, tty, rows, cols, argv, argc);
+	if (e.failed) {
+		free(e.buf);
+		return NULL;
+	}
+	*len = e.len;
+	return e.buf;
+}
+
+int sandbox_write_share_map(const struct sandbox *sb, const char *path, struct error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	bool ok = fd >= 0;
+
+	for (unsigned i = 0; ok && i < sb->nexports; i++) {
+		const struct sandbox_export *x = &sb->exports[i];
+		if (!strcmp(x->tag, SANDBOX_ROOT_TAG))
+			continue;
+		ok = write(fd, x->host, strlen(x->host) + 1) == (ssize_t)strlen(x->host) + 1 &&
+		     write(fd, x->guest, strlen(x->guest) + 1) == (ssize_t)strlen(x->guest) + 1;
+	}
+	if (fd >= 0 && close(fd) < 0)
+		ok = false;
+	return ok ? 0 : err_errno(err, EXIT_HOST_ERROR, errno, "cannot write %s", path);
+}
+
+bool sandbox_map_dir(const char *map, size_t len, const char *dir, char *out, size_t size)
+{
+	size_t best = 0;
+	bool found = false;
+
+	for (const char *p = map, *end = map + len; p < end;) {
+		const char *host = p, *hz = memchr(p, '\0', (size_t)(end - p));
+		const char *guest = hz ? hz + 1 : end, *gz = guest < end ? memchr(guest, '\0', (size_t)(end - guest)) : NULL;
+		if (!gz)
+			break;
+		p = gz + 1;
+		/* dir is the share's directory or beneath it; the deepest share wins */
+		size_t hl = strcmp(host, "/") ? (size_t)(hz - host) : 0;
+		if (strncmp(dir, host, hl) || (dir[hl] && dir[hl] != '/') || (found && hl <= best))
+			continue;
+		const char *rest = dir + hl; /* "" or "/..." */
+		int n = snprintf(out, size, "%s%s", *rest && !strcmp(guest, "/") ? "" : guest, rest);
+		if (n > 0 && (size_t)n < size) {
+			best = hl;
+			found = true;
+		}
+	}
+	return found;
 }
 
 int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct error *err)
@@ -437,7 +522,7 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 	int r;
 
 	memset(sb, 0, sizeof(*sb));
-	sb->initrd_fd = sb->rootfs_fd = sb->kernel_fd = -1;
+	sb->initrd_fd = sb->rootfs_fd = sb->kernel_fd = sb->serving_fd = -1;
 	atomic_store(&sb->command_status, -1);
 	if (cfg->rootfs)
 		snprintf(sb->rootfs, sizeof(sb->rootfs), "%s", cfg->rootfs);
@@ -478,10 +563,10 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 	 * each exec made small-file work over virtio-fs slower than 9p's
 	 * cache=loose. The working directory and the --share's, which the
 	 * host changes under the guest, stay `auto` (1 s). */
-	if ((r = add_export(sb, sb->rootfs, SANDBOX_ROOT_TAG, sb->overlay, fs,
+	if ((r = add_export(sb, sb->rootfs, "/", SANDBOX_ROOT_TAG, sb->overlay, fs,
 			    sb->overlay ? SHARE_CACHE_ALWAYS : SHARE_CACHE_AUTO, err)) < 0)
 		return r;
-	if (strcmp(cwd, "/") && (r = add_export(sb, cwd, SANDBOX_CWD_TAG, false, fs, SHARE_CACHE_AUTO, err)) < 0)
+	if (strcmp(cwd, "/") && (r = add_export(sb, cwd, cwd, SANDBOX_CWD_TAG, false, fs, SHARE_CACHE_AUTO, err)) < 0)
 		return r;
 	entry(&conf, "rootproto", "%s", fs ? "fs" : "9p");
 	entry(&conf, "uid", "%u", (unsigned)getuid());
@@ -497,7 +582,8 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 		bool sh_fs = sh->proto == SHARE_PROTO_AUTO ? fs : sh->proto == SHARE_PROTO_FS;
 		char tag[33];
 		snprintf(tag, sizeof(tag), "saevm-share%u", i);
-		if ((r = add_export(sb, sh->host, tag, sh->read_only, sh_fs, sh->cache, err)) < 0)
+		if ((r = add_export(sb, sh->host, sh->guest[0] ? sh->guest : NULL, tag, sh->read_only, sh_fs, sh->cache,
+				    err)) < 0)
 			return r;
 		entry(&conf, "share", "%s\t%s\t%s\t%s", tag,
 		      sh->guest[0] ? sh->guest : sb->exports[sb->nexports - 1].host, sh->read_only ? "ro" : "rw",
@@ -524,28 +610,18 @@ int sandbox_prepare(const struct vm_config *cfg, struct sandbox *sb, struct erro
 	}
 	/* A pseudo-terminal only when both ends are terminals: output sent to
 	 * a file or pipe stays the command's exact bytes, stderr apart. */
-	sb->tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	sb->tty = !cfg->detach && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	if (sb->tty) {
 		struct winsize ws;
-		entry(&conf, "tty", "1");
 		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
 			rows = ws.ws_row;
 			cols = ws.ws_col;
 		}
-		entry(&conf, "rows", "%u", rows);
-		entry(&conf, "cols", "%u", cols);
 	}
-	if (getenv("TERM"))
-		entry(&conf, "term", "%s", getenv("TERM"));
-	if (getenv("LANG"))
-		entry(&conf, "env", "LANG=%s", getenv("LANG"));
-	if (cfg->command_argc > 0)
-		for (int i = 0; i < cfg->command_argc; i++)
-			entry(&conf, "arg", "%s", cfg->command[i]);
-	else { /* no command: the user's shell of choice, as a login shell would be */
-		entry(&conf, "arg", "/bin/sh");
-		entry(&conf, "arg", "-i");
-	}
+	if (cfg->detach) /* no command of its own: saevm exec's, over vsock */
+		entry(&conf, "serve", "1");
+	else
+		command_entries(&conf, sb->tty, rows, cols, cfg->command, cfg->command_argc);
 	if (conf.failed) {
 		free(conf.buf);
 		return err_set(err, EXIT_USAGE, "the command line or a path is too long for the sandbox");
@@ -605,6 +681,21 @@ void sandbox_release(struct sandbox *sb)
 	if (sb->initrd_fd >= 0)
 		close(sb->initrd_fd);
 	sb->initrd_fd = -1;
+	if (sb->serving_fd >= 0)
+		close(sb->serving_fd);
+	sb->serving_fd = -1;
+}
+
+void sandbox_serving(struct sandbox *sb)
+{
+	char up = 1;
+
+	if (sb->serving_fd < 0)
+		return;
+	if (write(sb->serving_fd, &up, 1) < 0)
+		log_debug("sandbox: cannot say it is up: %s", strerror(errno));
+	close(sb->serving_fd);
+	sb->serving_fd = -1;
 }
 
 void sandbox_command_exited(struct sandbox *sb, int status)

@@ -21,6 +21,7 @@
 
 struct sandbox_export {
 	char host[4096];
+	char guest[4096];        /* where the guest mounts it */
 	char tag[33];
 	bool read_only;
 	bool fs;                 /* virtio-fs, else virtio-9p */
@@ -46,6 +47,7 @@ struct sandbox {
 	bool tty;                /* stdin and stdout are terminals: the command gets a pseudo-terminal */
 	bool overlay;            /* the rootfs is served read-only: the guest writes to a tmpfs above it */
 	atomic_int command_status; /* -1 until the guest's init reports it */
+	int serving_fd;          /* --detach: told once the init takes exec streams, then closed; else -1 */
 };
 
 /* Everything before the VM exists: bad input fails here, with exit codes
@@ -60,6 +62,26 @@ int sandbox_default_rootfs(char *buf, size_t size);
 
 /* Whether a --share asked for `proto`. */
 bool sandbox_any_share_proto(const struct vm_config *cfg, enum share_proto proto);
+
+/* ---- sandboxes that stay up (--detach) and saevm exec ----
+ *
+ * The share map: for each share but the root, its host directory and its
+ * guest path, each NUL-ended, in the control directory's NAME.shares (0600),
+ * which saevm exec reads to find where the caller's directory is in the
+ * guest. */
+int sandbox_write_share_map(const struct sandbox *sb, const char *path, struct error *err);
+/* The guest path of the host directory `dir` by a share map's text, into
+ * out; false when `dir` is in no share. Pure, for tests. */
+bool sandbox_map_dir(const char *map, size_t len, const char *dir, char *out, size_t size);
+/* The configuration of one command, as an exec stream's REQUEST frames
+ * carry it (the init's key=value entries): the caller's uid and gid, the
+ * directory, the terminal, TERM and LANG, the arguments. malloc'd, NULL
+ * when out of memory or too long. */
+char *sandbox_command_request(const char *cwd, char *const *argv, int argc, bool tty, unsigned rows, unsigned cols,
+			      size_t *len);
+
+/* --detach: the guest's init takes exec streams; tells serving_fd. */
+void sandbox_serving(struct sandbox *sb);
 
 /* The guest's init reported the command's status. */
 void sandbox_command_exited(struct sandbox *sb, int status);

@@ -150,6 +150,15 @@ int vm_open_console_and_control(struct vm *vm, struct error *err)
 	return 0;
 }
 
+int vm_control_sibling(const struct vm *vm, const char *suffix, char *buf, size_t size)
+{
+	size_t len = strlen(vm->control_path);
+	if (vm->control_fd < 0 || len < 5 || strcmp(vm->control_path + len - 5, ".sock"))
+		return -1;
+	int n = snprintf(buf, size, "%.*s%s", (int)(len - 5), vm->control_path, suffix);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 int vm_add_device(struct vm *vm, struct device *dev, struct error *err)
 {
 	if (!dev)
@@ -243,8 +252,8 @@ static void serve_control_client(struct vm *vm)
 		return;
 	}
 	if (!strcmp(cmd, "status")) {
-		snprintf(reply, sizeof(reply), "ok %s %s %d\n", atomic_load(&vm->paused) ? "paused" : "running",
-			 vm->cfg->name, (int)getpid());
+		snprintf(reply, sizeof(reply), "ok %s %s %d %s\n", atomic_load(&vm->paused) ? "paused" : "running",
+			 vm->cfg->name, (int)getpid(), !vm->sandbox ? "vm" : vm->cfg->detach ? "sandbox" : "sandbox-run");
 	} else if (!strcmp(cmd, "pause")) {
 		vcpus_pause(vm);
 		snprintf(reply, sizeof(reply), "ok paused\n");
@@ -425,6 +434,9 @@ void vm_destroy(struct vm *vm)
 	if (vm->cfg && vm->cfg->stats && vm->vcpus)
 		vm_print_stats(vm, stderr);
 	if (vm->control_fd >= 0) {
+		char shares[sizeof(vm->control_path) + 8];
+		if (vm->sandbox && vm->cfg->detach && vm_control_sibling(vm, ".shares", shares, sizeof(shares)) == 0)
+			unlink(shares);
 		close(vm->control_fd);
 		unlink(vm->control_path);
 	}

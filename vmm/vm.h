@@ -168,6 +168,9 @@ int vm_open_console_and_control(struct vm *vm, struct error *err);
  * NULL: its creation failed and `err` says why). */
 struct device;
 int vm_add_device(struct vm *vm, struct device *dev, struct error *err);
+/* The path beside the control socket NAME.sock with `suffix` for .sock
+ * (".vsock": NAME.vsock); -1 without a control socket. */
+int vm_control_sibling(const struct vm *vm, const char *suffix, char *buf, size_t size);
 /* Replays the writes KVM held back in the coalesced MMIO ring. Any thread;
  * a vCPU thread calls it before handling each exit, main every 50 ms (a
  * guest that writes and then only sleeps) and once the vCPUs are joined. */

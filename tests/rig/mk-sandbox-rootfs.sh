@@ -24,6 +24,7 @@ cp "$MD"/modules.dep "$MD"/modules.builtin "$RFS/lib/modules/$RIG_KVER/"
 (cd "$MD" && cp --parents kernel/drivers/virtio/virtio_mmio.ko kernel/drivers/char/virtio_console.ko \
    kernel/drivers/char/hw_random/virtio-rng.ko kernel/net/9p/9pnet.ko kernel/net/9p/9pnet_virtio.ko \
    kernel/fs/9p/9p.ko kernel/fs/fscache/fscache.ko kernel/fs/netfs/netfs.ko kernel/fs/overlayfs/overlay.ko \
-   kernel/fs/fuse/fuse.ko kernel/fs/fuse/virtiofs.ko \
+   kernel/fs/fuse/fuse.ko kernel/fs/fuse/virtiofs.ko kernel/net/vmw_vsock/vsock.ko \
+   kernel/net/vmw_vsock/vmw_vsock_virtio_transport_common.ko kernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko \
    "$RFS/lib/modules/$RIG_KVER/")
 tar -cf "$OUT" -C "$RFS" .
