@@ -140,4 +140,61 @@ tr -d '\r' < /tmp/sb-pty.out | sed 's/^/[sb-pty] /' | tail -8
 verdict sb-pty "$([ $rc = 7 ] && tr -d '\r' < /tmp/sb-pty.out | grep -qx aarch64 || echo "rc=$rc")"
 verdict sb-pty-winsize "$(tr -d '\r' < /tmp/sb-pty.out | grep -qx '30 100' && tr -d '\r' < /tmp/sb-pty.out | grep -qx '50 120' ||
   echo 'the guest did not see the window sizes')"
+
+# Sandboxes that stay up: saevm sandbox --detach, then saevm exec into it.
+cd /work/share
+took() { awk -v a=$1 -v b=$(cut -d' ' -f1 /proc/uptime) 'BEGIN{print b-a}'; }
+t0=$(cut -d' ' -f1 /proc/uptime)
+timeout -s KILL 120 saevm $SB --name up --detach > /tmp/up.out 2>&1; rc=$?
+verdict sbx-detach "$([ $rc = 0 ] && [ ! -s /tmp/up.out ] && saevm list | grep -q '^up .* sandbox$' ||
+  echo "rc=$rc '$(head -c 300 /tmp/up.out)' $(saevm list)")" "dt=$(took $t0)"
+# Three at once, each with its own status and streams.
+for i in 1 2 3; do
+  (timeout -s KILL 60 saevm exec up -- sh -c "echo out$i; echo err$i >&2; sleep 1; exit 1$i" > /tmp/x$i.out 2> /tmp/x$i.err
+   echo $? > /tmp/x$i.rc) &
+done
+wait
+verdict sbx-three-execs "$(for i in 1 2 3; do [ "$(cat /tmp/x$i.rc)" = 1$i ] && [ "$(cat /tmp/x$i.out)" = out$i ] &&
+  [ "$(cat /tmp/x$i.err)" = err$i ] || echo "exec $i: rc=$(cat /tmp/x$i.rc) out='$(cat /tmp/x$i.out)' err='$(head -c 200 /tmp/x$i.err)'"; done)"
+# 4 MiB of random bytes each way: stdin in (the guest says its sha256 on
+# stderr), the guest's own random bytes out on stdout (their sha256 too).
+head -c 4194304 /dev/urandom > /tmp/rand.bin
+timeout -s KILL 120 saevm exec up -- sh -c 'sha256sum >&2; head -c 4194304 /dev/urandom > /tmp/g.bin; cat /tmp/g.bin; sha256sum < /tmp/g.bin >&2' \
+  < /tmp/rand.bin > /tmp/x4.out 2> /tmp/x4.err; rc=$?
+verdict sbx-4mib-each-way "$([ $rc = 0 ] && grep -q "^$(sha /tmp/rand.bin) " /tmp/x4.err && grep -q "^$(sha /tmp/x4.out) " /tmp/x4.err &&
+  [ "$(wc -c < /tmp/x4.out)" = 4194304 ] || echo "rc=$rc $(wc -c < /tmp/x4.out) bytes out; $(head -c 300 /tmp/x4.err)")"
+# Where the command runs: the caller's directory in the shares, as it is there.
+mkdir -p /work/share/sub && echo here > /work/share/sub/f.txt
+(cd /work/share/sub && timeout -s KILL 60 saevm exec up -- sh -c 'pwd; cat f.txt' > /tmp/x5.out 2>&1); rc=$?
+verdict sbx-cwd "$([ $rc = 0 ] && [ "$(cat /tmp/x5.out)" = "/work/share/sub
+here" ] || echo "rc=$rc '$(cat /tmp/x5.out)'")"
+(cd / && timeout -s KILL 60 saevm exec up -- true > /tmp/x6.out 2>&1); rc=$?
+verdict sbx-outside-shares "$([ $rc = 125 ] && grep -q 'is not in a share of sandbox up' /tmp/x6.out || echo "rc=$rc '$(cat /tmp/x6.out)'")"
+timeout -s KILL 60 saevm exec up -- /nonexistent > /tmp/x7.out 2>&1; rc=$?
+verdict sbx-notfound "$([ $rc = 127 ] && grep -q 'nonexistent: No such file' /tmp/x7.out || echo "rc=$rc '$(cat /tmp/x7.out)'")"
+timeout -s KILL 60 saevm exec nosuch -- true > /tmp/x8.out 2>&1; rc=$?
+verdict sbx-no-such-sandbox "$([ $rc = 125 ] && grep -q 'no sandbox named nosuch' /tmp/x8.out || echo "rc=$rc '$(cat /tmp/x8.out)'")"
+# A signal saevm exec gets is the command's.
+timeout -s KILL 60 saevm exec up -- sh -c 'trap "echo got-term; exit 9" TERM; echo ready; while :; do sleep 0.1; done' > /tmp/x9.out 2>&1 &
+p=$!
+for i in $(seq 100); do grep -q ready /tmp/x9.out && break; sleep 0.2; done
+kill -TERM $p; wait $p; rc=$?
+verdict sbx-signal "$([ $rc = 9 ] && grep -q got-term /tmp/x9.out || echo "rc=$rc '$(cat /tmp/x9.out)'")"
+# A terminal at both ends: a pseudo-terminal in the guest, its window size.
+timeout -s KILL 60 /rig/pty-run 'stty size\n@expect 30 100\nexit 4\n' saevm exec up -- sh > /tmp/x10.out 2>&1; rc=$?
+verdict sbx-pty "$([ $rc = 4 ] && tr -d '\r' < /tmp/x10.out | grep -qx '30 100' || echo "rc=$rc '$(tr -d '\r' < /tmp/x10.out | tail -3)'")"
+# A stop while an exec runs: the exec ends with 125 and says why.
+timeout -s KILL 60 saevm exec up -- sh -c 'echo started; sleep 30' > /tmp/x11.out 2>&1 &
+p=$!
+for i in $(seq 100); do grep -q started /tmp/x11.out && break; sleep 0.2; done
+saevm stop up > /dev/null; wait $p; rc=$?
+verdict sbx-stop-during-exec "$([ $rc = 125 ] && grep -q 'sandbox up stopped before the command ended' /tmp/x11.out || echo "rc=$rc '$(cat /tmp/x11.out)'")"
+for i in $(seq 50); do [ -e /run/saevm/up.sock ] || break; sleep 0.2; done
+verdict sbx-stopped-clean "$(ls /run/saevm/ | grep '^up\.' && echo 'left in the control directory')"
+# --detach with a first command: its status, then the sandbox stays up.
+timeout -s KILL 120 saevm $SB --name up2 --detach -- sh -c 'echo first; exit 4' > /tmp/x12.out 2>&1; rc=$?
+timeout -s KILL 60 saevm exec up2 -- sh -c 'echo second' >> /tmp/x12.out 2>&1; rc2=$?
+saevm stop up2 > /dev/null
+verdict sbx-detach-first-command "$([ $rc = 4 ] && [ $rc2 = 0 ] && [ "$(cat /tmp/x12.out)" = "first
+second" ] || echo "rc=$rc rc2=$rc2 '$(cat /tmp/x12.out)'")"
 echo "@@L1 cases-done"
