@@ -254,7 +254,8 @@ int main(int argc, char **argv)
 	if (cli_parse(argc, argv, &cfg, &err) < 0) {
 		fprintf(stderr, "saevm: error: %s\n", err.msg);
 		vm_config_free(&cfg);
-		return cfg.action == ACTION_SANDBOX ? SANDBOX_EXIT_FAILED : err.code;
+		/* sandbox and exec: the command's statuses are theirs, 125 is saevm's */
+		return cfg.action == ACTION_SANDBOX || cfg.action == ACTION_EXEC ? SANDBOX_EXIT_FAILED : err.code;
 	}
 	log_set_level(cfg.log_level);
 	switch (cfg.action) {

@@ -85,6 +85,17 @@ grep -q ' 83  the user quit with Ctrl-A x' <<<"$codes_help" &&
   grep -q 'is added only when' <<<"$run_help" &&
   { pass=$((pass + 1)); echo "ok    help texts"; } || { fail=$((fail + 1)); echo "FAIL  help texts"; }
 
+# saevm exec: its own failures are 125, as saevm sandbox's.
+expect 125 "usage: saevm exec NAME" -- exec
+expect 125 "usage: saevm exec NAME" -- exec --bogus
+expect 125 "no command" -- exec vm1
+expect 125 "no command" -- exec vm1 --
+expect 125 "'bad/name': use 1 to 64 letters" -- exec 'bad/name' -- true
+expect 125 "no sandbox named nosuchvm is running" -- exec nosuchvm -- true
+expect 64 "--detach is an option of saevm sandbox" -- run -k Image --detach
+expect 125 "--vsock '2': expected the guest's CID" -- sandbox --vsock 2 -- true
+expect 64 "--vsock 'x': expected the guest's CID" -- run -k Image --vsock x
+
 # Two local users: another user (nobody) made the victim's control directory
 # first, open to all. The victim's saevm must refuse to use it, not trust a
 # socket planted there. As root only (setpriv changes uid).

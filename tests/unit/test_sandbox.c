@@ -123,6 +123,89 @@ static void test_cli_sandbox_words(void **state)
 	ASSERT_ERR_CONTAINS(&err, "unknown option 'bogus'");
 }
 
+/* saevm exec: where the caller's directory is in the guest. */
+static void test_map_dir(void **state)
+{
+	static const char map[] = "/home/u/proj\0/home/u/proj\0/srv/data\0/data\0/home/u/proj/sub\0/deep\0/work\0/\0";
+	char out[256];
+	(void)state;
+	assert_true(sandbox_map_dir(map, sizeof(map) - 1, "/home/u/proj", out, sizeof(out)));
+	assert_string_equal(out, "/home/u/proj");
+	assert_true(sandbox_map_dir(map, sizeof(map) - 1, "/home/u/proj/a/b", out, sizeof(out)));
+	assert_string_equal(out, "/home/u/proj/a/b");
+	assert_true(sandbox_map_dir(map, sizeof(map) - 1, "/srv/data/x", out, sizeof(out)));
+	assert_string_equal(out, "/data/x");
+	/* the deepest share wins */
+	assert_true(sandbox_map_dir(map, sizeof(map) - 1, "/home/u/proj/sub/y", out, sizeof(out)));
+	assert_string_equal(out, "/deep/y");
+	/* a share mounted at the guest's / */
+	assert_true(sandbox_map_dir(map, sizeof(map) - 1, "/work/z", out, sizeof(out)));
+	assert_string_equal(out, "/z");
+	assert_true(sandbox_map_dir(map, sizeof(map) - 1, "/work", out, sizeof(out)));
+	assert_string_equal(out, "/");
+	/* a name that only starts like a share, and places in no share */
+	assert_false(sandbox_map_dir(map, sizeof(map) - 1, "/home/u/project", out, sizeof(out)));
+	assert_false(sandbox_map_dir(map, sizeof(map) - 1, "/", out, sizeof(out)));
+	assert_false(sandbox_map_dir(map, sizeof(map) - 1, "/srv", out, sizeof(out)));
+	/* a truncated map is read no further than it goes */
+	assert_false(sandbox_map_dir(map, 20, "/srv/data", out, sizeof(out)));
+	assert_false(sandbox_map_dir("", 0, "/x", out, sizeof(out)));
+}
+
+static bool has_entry(const char *buf, size_t len, const char *want)
+{
+	for (const char *p = buf; p < buf + len; p += strlen(p) + 1)
+		if (!strcmp(p, want))
+			return true;
+	return false;
+}
+
+static void test_command_request(void **state)
+{
+	char *argv[] = { "sh", "-c", "a=1\nb", NULL };
+	char uid[32];
+	size_t len = 0;
+	(void)state;
+	char *req = sandbox_command_request("/work/x", argv, 3, true, 30, 100, &len);
+	assert_non_null(req);
+	snprintf(uid, sizeof(uid), "uid=%u", (unsigned)getuid());
+	assert_true(has_entry(req, len, uid));
+	assert_true(has_entry(req, len, "cwd=/work/x"));
+	assert_true(has_entry(req, len, "tty=1"));
+	assert_true(has_entry(req, len, "rows=30"));
+	assert_true(has_entry(req, len, "cols=100"));
+	assert_true(has_entry(req, len, "arg=a=1\nb"));
+	free(req);
+	req = sandbox_command_request("/", argv, 1, false, 0, 0, &len);
+	assert_false(has_entry(req, len, "tty=1"));
+	assert_true(has_entry(req, len, "arg=sh"));
+	assert_false(has_entry(req, len, "arg=-c"));
+	free(req);
+}
+
+static void test_cli_exec_words(void **state)
+{
+	struct vm_config cfg;
+	struct error err = { 0 };
+	char *a[] = { "saevm", "exec", "dev", "--", "ls", "-l", NULL };
+	char *b[] = { "saevm", "exec", "dev", "-x", NULL };
+	char *c[] = { "saevm", "exec", "dev", NULL };
+	char *d[] = { "saevm", "sandbox", "--name", "dev", "--detach", "--", "make", NULL };
+	(void)state;
+	assert_int_equal(cli_parse(6, a, &cfg, &err), 0);
+	assert_int_equal(cfg.action, ACTION_EXEC);
+	assert_string_equal(cfg.name, "dev");
+	assert_int_equal(cfg.command_argc, 2);
+	assert_string_equal(cfg.command[1], "-l");
+	assert_int_equal(cli_parse(4, b, &cfg, &err), 0); /* exec has no options: -x is the command */
+	assert_string_equal(cfg.command[0], "-x");
+	assert_int_equal(cli_parse(3, c, &cfg, &err), -1);
+	ASSERT_ERR_CONTAINS(&err, "no command");
+	assert_int_equal(cli_parse(7, d, &cfg, &err), 0);
+	assert_true(cfg.detach);
+	assert_int_equal(cfg.command_argc, 1);
+}
+
 /* ---- a rootfs the guest may have written: nothing in it is trusted ---- */
 
 static char rfs[64];
@@ -281,6 +364,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kernel_release),
+		cmocka_unit_test(test_map_dir),
+		cmocka_unit_test(test_command_request),
+		cmocka_unit_test(test_cli_exec_words),
 		cmocka_unit_test(test_modules_dependencies_first),
 		cmocka_unit_test(test_cpio_newc),
 		cmocka_unit_test(test_cli_sandbox_words),

@@ -20,6 +20,9 @@ static uint8_t *ram;
 static struct fake_driver rxq, txq;
 static struct mmio_bus bus;
 static struct virtio_mmio *t;
+static struct device *stdio_dev;
+static int serving_calls;
+static void on_serving_cb(void *opaque) { (void)opaque; serving_calls++; }
 static struct console con;
 static int out_p[2], err_p[2], exit_status;
 
@@ -46,6 +49,8 @@ static int setup(void **state)
 	if (!dev || mmio_bus_add(&bus, dev, &err) < 0)
 		return -1;
 	t = virtio_mmio_of(dev);
+	stdio_dev = dev;
+	serving_calls = 0;
 	struct fake_driver qs[2] = { rxq, txq };
 	return fd_bring_up(&bus, BASE, qs, 2, 0) ? 0 : -1;
 }
@@ -154,12 +159,35 @@ static void test_exit_before_ready_is_a_protocol_error(void **state)
 	assert_int_equal(exit_status, STDIO_EXIT_PROTOCOL_ERROR);
 }
 
+/* A sandbox that stays up: SERVING after READY tells saevm once; before
+ * READY it is ignored, as any frame that runs ahead of the init's start. */
+static void test_serving_is_told_once_after_ready(void **state)
+{
+	uint8_t f[4 * 4];
+	(void)state;
+	virtio_stdio_on_serving(stdio_dev, on_serving_cb, NULL);
+	frame(f, STDIO_SERVING, "", 0);
+	struct fd_buf early = { 4, 0, f };
+	fd_add_chain(&txq, &early, 1, NULL);
+	virtio_mmio_process_all(t);
+	assert_int_equal(serving_calls, 0);
+	frame(f, STDIO_READY, "", 0);
+	frame(f + 4, STDIO_SERVING, "", 0);
+	frame(f + 8, STDIO_SERVING, "", 0);
+	struct fd_buf late = { 12, 0, f };
+	fd_add_chain(&txq, &late, 1, NULL);
+	virtio_mmio_process_all(t);
+	assert_int_equal(serving_calls, 1);
+	assert_int_equal(exit_status, -1); /* not an exit */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_frames_to_stdout_stderr_and_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stdin_waits_for_ready_then_goes_framed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_before_ready_is_a_protocol_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serving_is_told_once_after_ready, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
