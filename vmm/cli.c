@@ -916,5 +916,15 @@ void cli_print_sandbox_help(FILE *out)
 		"RAM and ends with it. --rootfs-writable serves DIR read-write (to install packages\n"
 		"into it for good). Files the guest makes in any share are saevm's user's (root's\n"
 		"when saevm runs as root or under sudo), never setuid or setgid, never devices; a\n"
-		"chown to another user fails. Two writable shares may not lie inside one another.\n");
+		"chown to another user fails. Two writable shares may not lie inside one another.\n\n"
+		"Sandboxes that stay up:\n"
+		"  saevm sandbox --name NAME --detach [options] [-- CMD]\n"
+		"boots it and leaves it in the background until saevm stop NAME (or --timeout);\n"
+		"saevm returns once it takes commands (with CMD: CMD's status after running it).\n"
+		"  saevm exec NAME [--] CMD [ARG...]\n"
+		"runs CMD in it as saevm sandbox runs one: your uid and gid, the same streams, a\n"
+		"pseudo-terminal when both ends are terminals, CMD's status, 125/126/127; in this\n"
+		"directory, which must lie in one of its shares (else 125). SIGINT, SIGTERM and\n"
+		"SIGHUP go to CMD; many may run at once; saevm stop ends them with 125. It travels\n"
+		"over virtio-vsock to the sandbox's own init: nothing to install in DIR.\n");
 }
