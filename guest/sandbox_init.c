@@ -388,6 +388,10 @@ static void enter_root(void)
 }
 
 /* ---- running the command ---- */
+
+/* SIGCHLD is blocked but while the loop waits (ppoll), so the status goes
+ * as soon as the command ends rather than at the next 50 ms tick. */
+static sigset_t run_mask; /* the mask while waiting, and the command's */
 static void child(int in_fd, int out_fd, int err_fd, int tty_fd, int report)
 {
 	char *envp[MAX_ENV + 8];
@@ -395,6 +399,7 @@ static void child(int in_fd, int out_fd, int err_fd, int tty_fd, int report)
 	static char home[4200], term[128], path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	int e;
 
+	sigprocmask(SIG_SETMASK, &run_mask, NULL); /* the command's own mask: SIGCHLD not blocked */
 	if (tty_fd >= 0) {
 		setsid();
 		ioctl(tty_fd, TIOCSCTTY, 0);
@@ -446,6 +451,7 @@ static struct {
 } in;
 
 static pid_t command_pid; /* the command, once it runs */
+static bool exec_times;    /* an exec stream with saevm.times: mark when the command started */
 
 static void handle_frames(int tty_fd)
 {
@@ -514,6 +520,8 @@ static void feed_stdin(int *stdin_fd, bool tty)
 	}
 }
 
+static void child_ended(int sig) { (void)sig; }
+
 static int run_command(void)
 {
 	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, rep[2];
@@ -522,9 +530,17 @@ static int run_command(void)
 	pid_t pid;
 	int stdin_fd, fds_out[2];
 	double deadline = 0;
+	bool chan_gone = false;
 
 	if (pipe2(rep, O_CLOEXEC) < 0)
 		return 125;
+	struct sigaction sa = { .sa_handler = child_ended };
+	sigset_t chld;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &run_mask);
+	sigdelset(&run_mask, SIGCHLD);
 	if (cfg.tty) {
 		struct winsize ws = { .ws_row = (unsigned short)cfg.rows, .ws_col = (unsigned short)cfg.cols };
 		if (openpty(&master, &slave, NULL, NULL, &ws) < 0) {
@@ -552,6 +568,8 @@ static int run_command(void)
 		return e == ENOENT || e == ENOTDIR ? 127 : e == EPERM && !cfg.argv[0] ? 125 : 126;
 	}
 	close(rep[0]);
+	if (exec_times)
+		mark("started"); /* the exec went through (its report pipe closed) */
 	if (cfg.tty) {
 		close(slave);
 		stdin_fd = master;
@@ -570,7 +588,7 @@ static int run_command(void)
 	handle_frames(master); /* what came with the request (an exec stream's) */
 	for (;;) {
 		struct pollfd p[4] = {
-			{ .fd = in.pend_len < STDIN_HIGH ? chan : -1, .events = POLLIN },
+			{ .fd = in.pend_len < STDIN_HIGH && !chan_gone ? chan : -1, .events = POLLIN },
 			{ .fd = fds_out[0], .events = POLLIN },
 			{ .fd = fds_out[1], .events = POLLIN },
 			{ .fd = in.pend_len && !cfg.tty ? stdin_fd : -1, .events = POLLOUT },
@@ -594,13 +612,21 @@ static int run_command(void)
 			if ((double)now.tv_sec + now.tv_nsec / 1e9 > deadline)
 				break;
 		}
-		if (poll(p, 4, in.pend_len && cfg.tty ? 5 : 50) < 0 && errno != EINTR)
+		struct timespec wait = { 0, (in.pend_len && cfg.tty ? 5 : 50) * 1000000L };
+		if (ppoll(p, 4, &wait, &run_mask) < 0 && errno != EINTR)
 			break;
-		if (p[0].revents & POLLIN) {
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t r = read(chan, in.buf + in.have, sizeof(in.buf) - in.have);
 			if (r > 0) {
 				in.have += (size_t)r;
 				handle_frames(master);
+			} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+				/* saevm exec went away (hvc0 never ends): the command
+				 * is hung up on, as a terminal's would be. */
+				if (status < 0)
+					kill(cfg.tty ? -pid : pid, SIGHUP);
+				chan_gone = true; /* and the stream is read no more */
+				in.eof = true;
 			}
 		}
 		feed_stdin(&stdin_fd, cfg.tty);
@@ -630,6 +656,9 @@ static void exec_stream(int c)
 	bool started = false;
 
 	chan = c;
+	times_line[0] = '\0';
+	exec_times = times;
+	mark("accepted");
 	cfg.argc = cfg.nenv = 0;
 	cfg.cwd = cfg.term = NULL;
 	cfg.tty = false;
@@ -667,7 +696,11 @@ static void exec_stream(int c)
 	}
 	cfg.argv[cfg.argc] = NULL;
 	uint8_t status = (uint8_t)run_command();
+	mark("exited");
 	sync(); /* what it wrote reaches the host's files before saevm exec returns */
+	mark("synced");
+	if (times)
+		say("times (guest uptime, s):%s", times_line);
 	send_frame(STDIO_EXIT, &status, 1);
 	shutdown(chan, SHUT_WR);
 	_exit(0);

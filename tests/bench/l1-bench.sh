@@ -33,14 +33,16 @@ ALTF=none; [ "$CPUF" = none ] && ALTF=all
 echo "@@B alt_cpu_features=$ALTF"
 qcpu() { if [ "$1" = none ]; then echo host,pauth=off,sve=off,pmu=off,kvm-steal-time=off; else echo host; fi; }
 vm() {
-  local v=$1 mem=$2 params=$3 disk='' net='' bg='' feat=$CPUF share='' initrd=$L2 limit=300; shift 3
+  local v=$1 mem=$2 params=$3 disk='' net='' bg='' feat=$CPUF share='' initrd=$L2 limit=300 vsock=''; shift 3
   for a in "$@"; do case $a in disk=*) disk=${a#disk=};; net=*) net=${a#net=};; bg) bg=1;; feat=*) feat=${a#feat=};;
+    vsock=*) vsock=${a#vsock=};;
     share=*) share=${a#share=};; initrd=*) initrd=${a#initrd=};; limit=*) limit=${a#limit=};; esac; done
   if [ "$v" = saevm ]; then
     set -- /rig/saevm run --cpu-features $feat -k $K -i $initrd -m $mem -c 1 -p "$params" --log-level info --stats
     [ -n "$disk" ] && set -- "$@" -d "$disk"
     [ -n "$net" ] && set -- "$@" -n "$net"
     [ -n "$share" ] && set -- "$@" --share "$SH,proto=$share"
+    [ -n "$vsock" ] && set -- "$@" --vsock 3 --name "$vsock"
   else
     set -- qemu-system-aarch64 -M virt,gic-version=3,its=off -accel kvm -cpu $(qcpu $feat) -smp 1 -m $mem \
       -nodefaults -no-user-config -display none -serial stdio -no-reboot \
@@ -249,13 +251,50 @@ grep '@@B' /tmp/tap.out | tr -d '\r' | sed 's/@@B /@@B tap_/'
 kill $sink 2>/dev/null
 fi # net
 
+if want vsock; then
+# vsock against user networking, 64 MiB each way, in one guest, alternately
+# (l2-bench.sh t=vsock): into `cat > /dev/null` at the receiving end. L1's
+# ends: a Unix socket per direction (a guest's connection to host port P is
+# NAME.vsock_P), httpd and nc for the network.
+mkdir -p /run/saevm && chmod 700 /run/saevm
+ip link set lo up # slirp's 10.0.2.2 is L1's loopback
+mkdir -p /www64 && head -c 67108864 /dev/zero > /www64/z
+httpd -p 8081 -h /www64
+( while true; do nc -l -p 5002 -e dd of=/dev/null 2>/dev/null; done ) &
+sink=$!
+( while true; do /rig/vsock_peer unix-listen /run/saevm/vb.vsock_5001 < /dev/null | cat > /dev/null; done ) &
+vsink=$!
+( while true; do /rig/vsock_peer unix-listen /run/saevm/vb.vsock_5003 < /www64/z > /dev/null; done ) &
+vsource=$!
+for i in $(seq $N); do
+  vm saevm 256 'quiet t=vsock' net=user vsock=vb
+  results saevm vsock_tx:64 user_tx64:64 vsock_rx:64 user_rx64:64
+  [ "$(guest user_rx64_bytes)" = 67108864 ] || echo "@@E vsock: user networking moved $(guest user_rx64_bytes) bytes, not 64 MiB"
+done
+kill $sink $vsink $vsource 2>/dev/null
+fi # vsock
+
 if want sandbox; then
 # The sandbox (busybox rootfs over virtio-fs): `saevm sandbox -- true` start to
 # exit against `saevm run` of the same kernel to userspace and poweroff,
 # alternately.
 R=/rig/rootfs; mkdir -p $R && tar -xf /rig/rootfs.tar -C $R
 mkdir -p /work/sbt && cd /work/sbt # the sandbox shares its working directory
+# A sandbox that stays up, for saevm exec -- true beside saevm sandbox -- true.
+saevm sandbox -k $K --rootfs $R --cpu-features $CPUF -m 256 -p saevm.times --name bx --detach > /tmp/bx.out 2>&1 ||
+  sed 's/^/@@E sandbox --detach: /' /tmp/bx.out
 for i in $(seq $N); do
+  t0=$(cut -d' ' -f1 /proc/uptime)
+  SAEVM_EXEC_TIMES=1 saevm exec bx -- true > /tmp/ext.out 2>&1
+  echo "@@B exec_true=$(el $t0)"
+  # Its split: saevm exec's start -> the stream to the init is up (connect);
+  # the init's accept -> the command runs (spawn); the command's end -> its
+  # status and sync (exit); from saevm exec's and the init's clocks.
+  sed -n 's/.*stream up \([0-9.]*\) s, status \([0-9.]*\) s.*/\1 \2/p' /tmp/ext.out |
+    awk '{printf "@@B exec_connect=%s\n@@B exec_whole_in_saevm=%s\n", $1, $2}'
+  sed -n 's/.*times (guest uptime, s): accepted=\([0-9.]*\) started=\([0-9.]*\) exited=\([0-9.]*\) synced=\([0-9.]*\).*/\1 \2 \3 \4/p' \
+    /tmp/ext.out | awk '{printf "@@B exec_spawn=%.4f\n@@B exec_run=%.4f\n@@B exec_exit=%.4f\n", $2-$1, $3-$2, $4-$3}'
+  grep -m1 'error' /tmp/ext.out | sed 's/^/@@E exec: /'
   t0=$(cut -d' ' -f1 /proc/uptime); saevm run -k $K -i $L2 -p quiet -m 256 > /dev/null 2>&1
   echo "@@B run_whole=$(el $t0)"
   t0=$(cut -d' ' -f1 /proc/uptime)
@@ -269,6 +308,7 @@ for i in $(seq $N); do
   sed -n 's/.*times (guest uptime, s): init=\([0-9.]*\) modules=\([0-9.]*\) mounted=\([0-9.]*\) command=\([0-9.]*\).*/\1 \2 \3 \4/p' \
     /tmp/sbt.out | awk '{printf "@@B sb_kernel=%s\n@@B sb_modules=%.3f\n@@B sb_mounts=%.3f\n@@B sb_command=%.3f\n", $1, $2-$1, $3-$2, $4-$3}'
 done
+saevm stop bx > /dev/null
 fi # sandbox
 if want share; then
 # Sharing: one L1 directory, the same guest (the busybox initramfs with the

@@ -46,6 +46,15 @@ case " $(cat /proc/cmdline) " in
     step blk_4k dd if=/dev/vda of=/dev/null bs=4k count=$n4k iflag=direct 2>/dev/null ;;
   *" t=blk4k "*) dd if=/dev/vda of=/dev/null bs=4k count=$n4k iflag=direct 2>/dev/null ;;
   *" t=user "*) dhcp_up; net_bench 10.0.2.2 1 ;;
+  *" t=vsock "*) # 64 MiB each way through vsock and through user networking, alternately
+    dhcp_up
+    head -c 67108864 /dev/zero > /tmp/z
+    step vsock_tx sh -c "/usr/bin/vsock_peer connect 5001 < /tmp/z > /dev/null"
+    step user_tx64 sh -c "nc 10.0.2.2 5002 < /tmp/z"
+    rm /tmp/z
+    step vsock_rx sh -c "/usr/bin/vsock_peer connect 5003 < /dev/null | cat > /dev/null"
+    step user_rx64 sh -c "wget -q -O - http://10.0.2.2:8081/z | wc -c > /tmp/n"
+    echo "@@G user_rx64_bytes=$(cat /tmp/n)" ;; # a transfer that failed is no figure
   *" t=tap "*) ip link set eth0 up; ip addr add 192.168.100.2/24 dev eth0; net_bench 192.168.100.1 3 ;;
   *" t=share "*) # the share (tag saevm-share0) over bench.proto=9p|fs, at /mnt
     # as saevm's sandbox mounts a share: 9p with msize 512000 and

@@ -165,6 +165,14 @@ row('user: guest -> host (MiB/s)', 'saevm.user_tx', per($net), $net / (med('lo_t
 row('tap: host -> guest (MiB/s)', 'tap_rx', per($net), $net / (med('lo_rx') || 1), 'vs loopback in L1');
 row('tap: guest -> host (MiB/s)', 'tap_tx', per($net), $net / (med('lo_tx') || 1), 'vs loopback in L1');
 row('MMIO exits per packet (user)', 'user_exits_per_packet', $id);
+row('vsock: guest -> host, 64 MiB (MiB/s)', 'saevm.vsock_tx', per(64), 64 / (med('saevm.user_tx64') || 1e9),
+    '>= 2x user (same guest)');
+row('vsock: host -> guest, 64 MiB (MiB/s)', 'saevm.vsock_rx', per(64), 64 / (med('saevm.user_rx64') || 1e9),
+    '>= 2x user (same guest)');
+row('  user networking, guest -> host, 64 MiB (MiB/s)', 'saevm.user_tx64', per(64));
+row('  user networking, host -> guest, 64 MiB (MiB/s)', 'saevm.user_rx64', per(64));
+row("  saevm's CPU per MiB, vsock guest -> host (ms)", 'saevm.vsock_tx_cpu', $ms);
+row("  saevm's CPU per MiB, vsock host -> guest (ms)", 'saevm.vsock_rx_cpu', $ms);
 print "-- sandbox (busybox rootfs over virtio-fs) --\n";
 row('saevm run: start -> userspace -> poweroff -> exit (s)', 'run_whole', $id, undef, 'the limit');
 row('saevm sandbox -- true: start -> exit (s)', 'sandbox_true', $id, med('run_whole'), '<= 1.2x run');
@@ -174,6 +182,11 @@ row('  the init loads its modules (s)', 'sb_modules', $id);
 row('  mounts the root and the share (s)', 'sb_mounts', $id);
 row('  runs the command (s)', 'sb_command', $id);
 row('  saevm start -> the init said READY (s)', 'sb_init_up', $id);
+row('saevm exec NAME -- true: start -> exit (s)', 'exec_true', $id, med('sandbox_true'), '<= 0.05x sandbox');
+row('  connect: start -> the stream to the init (ms)', 'exec_connect', $ms);
+row("  spawn: the init's accept -> the command runs (ms)", 'exec_spawn', $ms);
+row('  run: the command itself (ms)', 'exec_run', $ms);
+row('  exit: its end -> status and sync (ms)', 'exec_exit', $ms);
 print "-- share (the rows above), against virtio-blk, L1 and the guest's tmpfs --\n";
 row("virtio-fs: $smib MiB read (MiB/s)", 'saevm.fs_sh_read', per($smib), 64 / (med('saevm.blk_read') || 1), '>= 0.8x virtio-blk');
 row("virtio-fs: $smib MiB write + fsync (MiB/s)", 'saevm.fs_sh_write', per($smib), 64 / (med('saevm.blk_write') || 1), '>= 0.8x virtio-blk');

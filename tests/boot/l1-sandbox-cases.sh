@@ -180,6 +180,15 @@ p=$!
 for i in $(seq 100); do grep -q ready /tmp/x9.out && break; sleep 0.2; done
 kill -TERM $p; wait $p; rc=$?
 verdict sbx-signal "$([ $rc = 9 ] && grep -q got-term /tmp/x9.out || echo "rc=$rc '$(cat /tmp/x9.out)'")"
+# saevm exec killed outright: the command is hung up on (SIGHUP), as by a
+# terminal that went away, not left running with nobody reading it.
+rm -f /work/share/hup.txt
+saevm exec up -- sh -c 'trap "echo hup > hup.txt; exit 1" HUP; echo ready; sleep 30 & wait' > /tmp/x13.out 2>&1 &
+p=$!
+for i in $(seq 100); do grep -q ready /tmp/x13.out && break; sleep 0.2; done
+kill -KILL $p; wait $p 2>/dev/null
+for i in $(seq 50); do [ -s /work/share/hup.txt ] && break; sleep 0.2; done
+verdict sbx-client-killed "$([ "$(cat /work/share/hup.txt 2>/dev/null)" = hup ] || echo "the command did not get SIGHUP: '$(cat /tmp/x13.out)'")"
 # A terminal at both ends: a pseudo-terminal in the guest, its window size.
 timeout -s KILL 60 /rig/pty-run 'stty size\n@expect 30 100\nexit 4\n' saevm exec up -- sh > /tmp/x10.out 2>&1; rc=$?
 verdict sbx-pty "$([ $rc = 4 ] && tr -d '\r' < /tmp/x10.out | grep -qx '30 100' || echo "rc=$rc '$(tr -d '\r' < /tmp/x10.out | tail -3)'")"

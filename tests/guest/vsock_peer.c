@@ -5,8 +5,9 @@
  *   vsock_peer echo PORT             guest: accept one stream, echo it
  *   vsock_peer unix-connect PATH P   host: PATH + "CONNECT P\n", then the stream
  *   vsock_peer unix-echo PATH        host: listen on PATH, accept one, echo it
+ *   vsock_peer unix-listen PATH      host: listen on PATH (replaced), accept one stream
  *
- * connect and unix-connect copy stdin to the stream (then shut its write
+ * connect, unix-connect and unix-listen copy stdin to the stream (then shut its write
  * side) and the stream to stdout, until it ends. Exit 0, or 1 with a line
  * on stderr. */
 #include <errno.h>
@@ -41,18 +42,19 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* stdin -> s (then shutdown), s -> stdout, until s ends. Never blocks on
- * s: an echo on the other end needs us to read while we write. */
+/* stdin -> s (then shutdown), s -> stdout, until both are done: s ended
+ * and all of stdin went. Never blocks on s: an echo on the other end
+ * needs us to read while we write. */
 static int pump(int s)
 {
 	static char in[65536], out[65536];
 	size_t in_len = 0, in_off = 0;
-	bool in_open = true;
+	bool in_open = true, s_open = true;
 
 	fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
-	for (;;) {
+	while (s_open || in_open || in_len) {
 		struct pollfd p[2] = { { .fd = in_open && !in_len ? 0 : -1, .events = POLLIN },
-				       { .fd = s, .events = POLLIN | (in_len ? POLLOUT : 0) } };
+				       { .fd = s, .events = (s_open ? POLLIN : 0) | (in_len ? POLLOUT : 0) } };
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			return fail("poll");
 		if (p[0].revents) {
@@ -66,7 +68,7 @@ static int pump(int s)
 				shutdown(s, SHUT_WR);
 			}
 		}
-		if (in_len && (p[1].revents & POLLOUT)) {
+		if (in_len && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
 			ssize_t w = write(s, in + in_off, in_len);
 			if (w < 0 && errno != EAGAIN)
 				return fail("write stream");
@@ -75,16 +77,17 @@ static int pump(int s)
 				in_len -= (size_t)w;
 			}
 		}
-		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (s_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			ssize_t n = read(s, out, sizeof(out));
 			if (n < 0 && errno != EAGAIN)
 				return fail("read stream");
 			if (n == 0)
-				return 0;
+				s_open = false;
 			if (n > 0 && write_all(1, out, (size_t)n) < 0)
 				return fail("write stdout");
 		}
 	}
+	return 0;
 }
 
 static int echo(int s)
@@ -123,6 +126,19 @@ int main(int argc, char **argv)
 			return fail("vsock accept");
 		return echo(s);
 	}
+	if (argc == 3 && !strcmp(argv[1], "unix-listen")) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		int l = socket(AF_UNIX, SOCK_STREAM, 0), c;
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", argv[2]);
+		unlink(argv[2]);
+		if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 4) < 0)
+			return fail("unix listen");
+		if ((c = accept(l, NULL, NULL)) < 0)
+			return fail("unix accept");
+		close(l);
+		unlink(argv[2]);
+		return pump(c);
+	}
 	if ((argc == 3 && !strcmp(argv[1], "unix-echo")) || (argc == 4 && !strcmp(argv[1], "unix-connect"))) {
 		struct sockaddr_un a = { .sun_family = AF_UNIX };
 		int s = socket(AF_UNIX, SOCK_STREAM, 0), c;
@@ -154,6 +170,6 @@ int main(int argc, char **argv)
 		}
 		return pump(s);
 	}
-	fprintf(stderr, "usage: vsock_peer connect PORT | echo PORT | unix-connect PATH PORT | unix-echo PATH\n");
+	fprintf(stderr, "usage: vsock_peer connect PORT | echo PORT | unix-connect PATH PORT | unix-echo PATH | unix-listen PATH\n");
 	return 2;
 }

@@ -340,6 +340,44 @@ static void test_host_connect_refused_by_guest_closes_socket(void **state)
 	close(s);
 }
 
+/* The host program hangs up while the guest has not answered yet: the
+ * guest, which heard the request, hears the reset; one that had not heard
+ * it yet (no receive buffer) hears nothing at all. */
+static void test_host_gives_up_while_connecting(void **state)
+{
+	int s = host_connect();
+	struct vsock_hdr h;
+	(void)state;
+
+	assert_int_equal(write(s, "CONNECT 77\n", 11), 11);
+	poll_device();
+	assert_true(rx_next(&h, NULL));
+	assert_int_equal(h.op, VSOCK_OP_REQUEST);
+	close(s);
+	poll_device();
+	expect_op(VSOCK_OP_RST, h.src_port, 77);
+	/* the guest's late answer is to a stream that is gone: reset */
+	tx(VSOCK_OP_RESPONSE, 77, h.src_port, 0, 65536, 0, NULL, 0);
+	expect_op(VSOCK_OP_RST, h.src_port, 77);
+}
+
+/* A guest that shuts a stream down before it answered the request, or
+ * sends data on it: a reset, and the host program sees the end. */
+static void test_guest_shutdown_while_connecting(void **state)
+{
+	int s = host_connect();
+	struct vsock_hdr h;
+	(void)state;
+
+	assert_int_equal(write(s, "CONNECT 78\n", 11), 11);
+	poll_device();
+	assert_true(rx_next(&h, NULL));
+	tx(VSOCK_OP_SHUTDOWN, 78, h.src_port, VSOCK_SHUTDOWN_SEND, 65536, 0, NULL, 0);
+	expect_op(VSOCK_OP_RST, h.src_port, 78);
+	assert_true(host_at_eof(s));
+	close(s);
+}
+
 static void test_bad_connect_line_is_answered_and_closed(void **state)
 {
 	int s = host_connect();
@@ -657,6 +695,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_host_connects_to_the_guest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_connect_refused_by_guest_closes_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_connect_line_is_answered_and_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_gives_up_while_connecting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_shutdown_while_connecting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credit_stalls_and_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_waits_for_receive_buffers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_host_reader_loses_nothing_and_credit_returns, setup, teardown),
