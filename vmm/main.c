@@ -210,10 +210,27 @@ static int sandbox_detached(struct vm_config *cfg, bool named)
 	}
 	close(up[1]);
 	close(errs[1]);
+	/* Ctrl-C while it starts stops the sandbox too: nothing is left
+	 * running in the background that the user gave up on. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
 	for (;;) {
-		struct pollfd p[2] = { { .fd = up[0], .events = POLLIN }, { .fd = errs[0], .events = POLLIN } };
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		struct pollfd p[3] = { { .fd = up[0], .events = POLLIN }, { .fd = errs[0], .events = POLLIN },
+				       { .fd = sig_fd, .events = POLLIN } };
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
 			break;
+		if (p[2].revents) {
+			kill(pid, SIGTERM); /* saevm's own stop: the child ends, and says so */
+			p[2].fd = -1;
+			if (sig_fd >= 0)
+				close(sig_fd);
+			sig_fd = -1;
+		}
 		if (p[1].revents) {
 			ssize_t n = read(errs[0], buf, sizeof(buf));
 			if (n > 0 && write(STDERR_FILENO, buf, (size_t)n) < 0)
@@ -232,6 +249,9 @@ static int sandbox_detached(struct vm_config *cfg, bool named)
 	close(up[0]);
 	if (errs[0] >= 0)
 		close(errs[0]);
+	if (sig_fd >= 0)
+		close(sig_fd);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	if (!serving) {
 		waitpid(pid, NULL, 0);
 		return SANDBOX_EXIT_FAILED;

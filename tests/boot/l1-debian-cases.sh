@@ -26,4 +26,13 @@ for p in fs 9p; do
   case_ sb-$D-bytes-$p 0 300 "$SB --share-proto $p -- sh -c 'head -c 8388608 /dev/urandom > by-$p.bin; sha256sum by-$p.bin; sync; echo 3 > /proc/sys/vm/drop_caches; sha256sum host.bin'"
   verdict sb-$D-bytes-$p-match "$(grep -q "$(sha by-$p.bin) " /tmp/sb-$D-bytes-$p.out && grep -q "$(sha host.bin) " /tmp/sb-$D-bytes-$p.out || echo "the sha256 differ: host $(sha by-$p.bin 2>&1)")"
 done
+# A sandbox that stays up on this release's kernel (its vsock modules from
+# the rootfs), two execs into it, then a stop.
+cd /tmp/proj
+case_ sb-$D-detach 0 300 "$SB --name deb --detach"
+timeout -s KILL 120 saevm exec deb -- sh -c 'echo "$(id -u) $(pwd)"; exit 6' > /tmp/dx.out 2>&1; rc=$?
+printf 'abc' | timeout -s KILL 120 saevm exec deb -- cat >> /tmp/dx.out 2>&1; rc2=$?
+saevm stop deb > /dev/null
+verdict sb-$D-exec "$([ $rc = 6 ] && [ $rc2 = 0 ] && [ "$(cat /tmp/dx.out)" = "0 /tmp/proj
+abc" ] || echo "rc=$rc rc2=$rc2 '$(head -c 300 /tmp/dx.out)'")"
 echo "@@L1 cases-done"
