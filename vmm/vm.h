@@ -40,7 +40,14 @@
  *                   share's state is that thread's alone. The sandbox's stdio
  *                   channel's thread writes the command's output to
  *                   stdout and stderr, waiting (100 ms polls, ended by
- *                   reset or stop) while they are full. Each holds a queue's lock only for a
+ *                   reset or stop) while they are full. The vsock
+ *                   device's thread (devices/vsock/virtio_vsock.h) owns
+ *                   every stream and its host Unix socket: one epoll over
+ *                   the notifications, the listening socket and the
+ *                   streams; it fills the receive queue under its lock and
+ *                   empties the transmit queue under that one, never both;
+ *                   a vCPU's reset only bumps a generation that the thread
+ *                   acts on before it next touches a queue. Each holds a queue's lock only for a
  *                   bounded pass (64 chains or 32 MiB) and ends it early
  *                   when a vCPU resetting the device, or stop, waits for
  *                   the lock (devices/virtio_mmio.c says what each lock
