@@ -186,9 +186,12 @@ fuzz: fuzz-build
 	  mkdir -p $(BUILD)/fuzz/corpus-$$f; \
 	  echo "== fuzz_$$f for $(FUZZ_SECONDS) s"; \
 	  $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -timeout=10 \
-	    -artifact_prefix=$(BUILD)/fuzz/crash-$$f- $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | \
-	    grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done|crash' || true; \
+	    -artifact_prefix=$(BUILD)/fuzz/crash-$$f- $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f \
+	    > $(BUILD)/fuzz/fuzz_$$f.log 2>&1 || true; \
+	  grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done|crash' $(BUILD)/fuzz/fuzz_$$f.log || true; \
 	  ! ls $(BUILD)/fuzz/crash-$$f-* >/dev/null 2>&1; \
+	  grep -q '^Done ' $(BUILD)/fuzz/fuzz_$$f.log || \
+	    { echo "fuzz_$$f ended without finishing its run (a signal?): $(BUILD)/fuzz/fuzz_$$f.log"; exit 1; }; \
 	done
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -O1

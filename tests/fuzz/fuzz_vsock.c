@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -52,6 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!path[0]) {
 		char dir[] = "/tmp/saevm-fuzz-vsock-XXXXXX";
+		/* A host program writing to a stream the device closed gets
+		 * EPIPE, as saevm does (it ignores SIGPIPE), not a silent death. */
+		signal(SIGPIPE, SIG_IGN);
 		char port1[80];
 		if (!mkdtemp(dir))
 			abort();
@@ -88,12 +92,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			case 0: /* a host program connects to the guest's port op[3] */
 				if (host[k] < 0 && (host[k] = unix_socket(path, false)) >= 0) {
 					n = snprintf(line, sizeof(line), op[4] & 1 ? "CONNECT %u\n" : "BOGUS %u", op[3]);
-					if (send(host[k], line, (size_t)n, MSG_DONTWAIT) < 0)
+					if (send(host[k], line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 						(void)0;
 				}
 				break;
 			case 1: /* it writes */
-				if (host[k] >= 0 && send(host[k], ram + op[3] * 64, (size_t)op[4] * 16, MSG_DONTWAIT) < 0)
+				if (host[k] >= 0 && send(host[k], ram + op[3] * 64, (size_t)op[4] * 16, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 					(void)0;
 				break;
 			case 2: /* it closes, or shuts its write side */
