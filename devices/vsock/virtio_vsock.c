@@ -171,8 +171,9 @@ static void owe_orphan_rst(struct vsock *v, uint32_t local_port, uint32_t peer_p
 	v->n_orphans++;
 }
 
-/* The guest will hear of this stream no more: it ends now, or once what
- * the guest sent is written out. */
+/* The stream is broken: what the host has not taken of the guest's bytes
+ * is dropped, and it ends now, or (tell_guest) once the guest has its
+ * reset. A close by the guest, which keeps those bytes, is tx_handle's. */
 static void end_conn(struct vsock *v, struct conn *c, bool tell_guest)
 {
 	if (tell_guest) {
@@ -182,6 +183,22 @@ static void end_conn(struct vsock *v, struct conn *c, bool tell_guest)
 		return;
 	}
 	free_conn(v, c);
+}
+
+/* Still in the table: an event of this turn may have freed it. */
+static bool conn_alive(const struct vsock *v, const struct conn *c)
+{
+	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++)
+		if (v->conns[i] == c)
+			return true;
+	return false;
+}
+
+/* Tell the guest of the room it has again before it has to ask. */
+static void owe_credit_if_due(struct conn *c)
+{
+	if (c->state == CONN_OPEN && c->fwd_cnt - c->fwd_cnt_told >= VSOCK_BUF_ALLOC / 4)
+		c->owe |= OWE_CREDIT;
 }
 
 static uint32_t peer_credit(const struct conn *c)
@@ -352,7 +369,7 @@ static bool rx_data(struct vsock *v, struct conn *c)
 /* Writes out what the host socket did not take yet; then, if the guest is
  * done sending, closes the host socket's write side. False if the host
  * socket is gone. */
-static bool flush_to_host(struct vsock *v, struct conn *c)
+static bool flush_to_host(struct conn *c)
 {
 	while (c->buf_len) {
 		ssize_t w = send(c->fd, c->buf + c->buf_start, c->buf_len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -371,10 +388,7 @@ static bool flush_to_host(struct vsock *v, struct conn *c)
 		shutdown(c->fd, SHUT_WR);
 		c->host_write_shut = true;
 	}
-	/* Tell the guest of the room it has again before it has to ask. */
-	if (c->state == CONN_OPEN && c->fwd_cnt - c->fwd_cnt_told >= VSOCK_BUF_ALLOC / 4)
-		c->owe |= OWE_CREDIT;
-	(void)v;
+	owe_credit_if_due(c);
 	return true;
 }
 
@@ -425,12 +439,12 @@ static void guest_data(struct vsock *v, struct conn *c, const struct vq_chain *c
 		vq_chain_read(chain, VSOCK_HDR_SIZE + done, c->buf + c->buf_start + c->buf_len, rest);
 		c->buf_len += rest;
 	}
-	if (c->fwd_cnt - c->fwd_cnt_told >= VSOCK_BUF_ALLOC / 4)
-		c->owe |= OWE_CREDIT;
+	owe_credit_if_due(c);
 }
 
-/* The guest connects to host port P: the Unix socket PATH_P. */
-static void guest_connect(struct vsock *v, const struct vsock_hdr *h)
+/* The guest connects to host port P: the Unix socket PATH_P. Returns the
+ * new stream, NULL when refused (a reset is owed). */
+static struct conn *guest_connect(struct vsock *v, const struct vsock_hdr *h)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct conn *c = find_conn(v, h->dst_port, h->src_port);
@@ -447,12 +461,13 @@ static void guest_connect(struct vsock *v, const struct vsock_hdr *h)
 			close(fd);
 		v->refused++;
 		owe_orphan_rst(v, h->dst_port, h->src_port);
-		return;
+		return NULL;
 	}
 	c->local_port = h->dst_port;
 	c->peer_port = h->src_port;
 	c->owe = OWE_RESPONSE;
 	v->guest_conns++;
+	return c;
 }
 
 static uint32_t tx_handle(void *model, struct virtio_mmio *t, struct vq_chain *chain)
@@ -481,8 +496,7 @@ static uint32_t tx_handle(void *model, struct virtio_mmio *t, struct vq_chain *c
 		break;
 	}
 	if (h.op == VSOCK_OP_REQUEST) {
-		guest_connect(v, &h);
-		c = find_conn(v, h.dst_port, h.src_port);
+		c = guest_connect(v, &h);
 	} else {
 		c = find_conn(v, h.dst_port, h.src_port);
 		if (!c) {
@@ -524,9 +538,9 @@ static uint32_t tx_handle(void *model, struct virtio_mmio *t, struct vq_chain *c
 			 * write out what it sent before. */
 			c->owe = OWE_RST;
 			c->state = CONN_DRAINING;
-			flush_to_host(v, c);
+			flush_to_host(c);
 		} else {
-			flush_to_host(v, c);
+			flush_to_host(c);
 		}
 		break;
 	case VSOCK_OP_RW:
@@ -636,11 +650,11 @@ static void host_event(struct vsock *v, struct conn *c, uint32_t events)
 			end_conn(v, c, !(c->owe & OWE_REQUEST));
 		return;
 	case CONN_DRAINING:
-		if (!flush_to_host(v, c) || (!c->buf_len && !c->owe))
+		if (!flush_to_host(c) || (!c->buf_len && !c->owe))
 			free_conn(v, c);
 		return;
 	case CONN_OPEN:
-		if ((events & EPOLLOUT) && !flush_to_host(v, c)) {
+		if ((events & EPOLLOUT) && !flush_to_host(c)) {
 			end_conn(v, c, true);
 			return;
 		}
@@ -702,12 +716,8 @@ static void receive_pass(struct vsock *v, struct conn **readable, unsigned n_rea
 	catch_up_with_reset(v);
 	sent = rx_send_owed(v);
 	for (unsigned i = 0; i < n_readable; i++) {
-		struct conn *c = readable[i];
-		bool alive = false;
-		for (unsigned k = 0; k < VSOCK_MAX_CONNS && !alive; k++)
-			alive = v->conns[k] == c;
-		if (alive)
-			sent |= rx_data(v, c);
+		if (conn_alive(v, readable[i]))
+			sent |= rx_data(v, readable[i]);
 	}
 	sent |= rx_send_owed(v); /* credit updates the reads made owed */
 	if (sent)
@@ -734,11 +744,8 @@ static void turn(struct vsock *v, int timeout_ms)
 			accept_host(v);
 		} else if (p != &TAG_STOP) {
 			struct conn *c = p;
-			bool alive = false;
-			for (unsigned k = 0; k < VSOCK_MAX_CONNS && !alive; k++)
-				alive = v->conns[k] == c;
-			if (!alive)
-				continue; /* freed by an earlier event of this turn */
+			if (!conn_alive(v, c))
+				continue;
 			if ((ev[i].events & (EPOLLIN | EPOLLHUP)) && c->state == CONN_OPEN)
 				readable[n_readable++] = c;
 			host_event(v, c, ev[i].events);
